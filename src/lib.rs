@@ -1,0 +1,11 @@
+//! bunflare's native addon: every storage engine behind the Workers bindings,
+//! loaded in-process by Bun through napi-rs.
+//!
+//! Each engine is one module. `storage` owns the data directory and its SQLite
+//! connections, and `clock` is the one time source every engine reads.
+
+pub mod clock;
+pub mod d1;
+pub mod errors;
+pub mod kv;
+pub mod storage;
