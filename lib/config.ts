@@ -1,0 +1,94 @@
+// Resolves a wrangler config (wrangler.jsonc, wrangler.json or wrangler.toml)
+// into one plain object: the file, the environment, vars and secrets, the
+// build command and every binding. The dev server, the register preload and
+// the test preload all start from this object.
+
+/** A `kv_namespaces` entry. `id` falls back to the binding name when absent. */
+export interface KVNamespaceBinding {
+  binding: string;
+  id: string;
+}
+
+/** A `d1_databases` entry. The local file is `d1/<databaseName>.sqlite`. */
+export interface D1DatabaseBinding {
+  binding: string;
+  databaseName: string;
+  databaseId: string | null;
+  /** Absolute path of `migrations_dir` (default `migrations` beside the config). */
+  migrationsDir: string;
+  /** `migrations_table` (default `d1_migrations`). */
+  migrationsTable: string;
+}
+
+/** The `build` section: a command run before the Worker loads and before each reload. */
+export interface BuildConfig {
+  command: string;
+  /** Absolute working directory for the command. */
+  cwd: string;
+  /** Absolute directories whose changes trigger a rebuild. */
+  watchDir: string[];
+}
+
+/** The resolved configuration of one Worker. Paths are absolute. */
+export interface WorkerConfig {
+  /** The config file the settings came from, after following a build tool's redirect. */
+  configPath: string | null;
+  /** The user's own wrangler file, before any redirect. */
+  userConfigPath: string | null;
+  /** The directory that contains the user's config (the working directory when there is none). */
+  rootDir: string;
+  name: string;
+  /** The Worker's entry module, or null for an assets-only Worker. */
+  main: string | null;
+  compatibilityDate: string | null;
+  compatibilityFlags: string[];
+  /** The `--env` name in force, or null for the top-level environment. */
+  environment: string | null;
+  /** `vars` with secrets from `.dev.vars`/`.env` and `--var` overlaid, as `env` shows them. */
+  vars: Record<string, unknown>;
+  /** Names (never values) of the entries in `vars` that came from secret files. */
+  secretNames: string[];
+  kvNamespaces: KVNamespaceBinding[];
+  d1Databases: D1DatabaseBinding[];
+  build: BuildConfig | null;
+  /** `triggers.crons`. */
+  crons: string[];
+  /** Where local state lives: `--persist-to`, or `.bunflare` beside the config. */
+  persistTo: string;
+  /** Config keys naming bindings bunflare does not support yet, for one warning each. */
+  unsupportedBindings: string[];
+  /** The effective raw config after environment resolution, for bindings added later. */
+  raw: Record<string, unknown>;
+}
+
+export interface LoadConfigOptions {
+  /** Where to look for a config file (default: process.cwd()). */
+  cwd?: string;
+  /** An explicit config path (`--config`). */
+  config?: string;
+  /** The environment name (`--env`). */
+  env?: string;
+  /** `--var KEY:VALUE` overrides. */
+  vars?: Record<string, string>;
+  /** `--persist-to`. */
+  persistTo?: string;
+}
+
+/** A problem in a config file, naming the file, the line and the key. */
+export class ConfigError extends Error {
+  constructor(
+    message: string,
+    readonly file: string | null = null,
+    readonly line: number | null = null,
+    readonly key: string | null = null,
+  ) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Finds, reads and resolves the wrangler config. */
+export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
+  void options;
+  throw new ConfigError("loadConfig is not implemented yet");
+}
