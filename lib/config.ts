@@ -64,31 +64,23 @@ export interface WorkerConfig {
 export interface LoadConfigOptions {
   /** Where to look for a config file (default: process.cwd()). */
   cwd?: string;
-  /** An explicit config path (`--config`). */
+  /** An explicit config path (`--config`), resolved against `cwd`. */
   config?: string;
-  /** The environment name (`--env`). */
+  /** The environment name (`--env`); CLOUDFLARE_ENV applies when it is absent, as in wrangler. */
   env?: string;
-  /** `--var KEY:VALUE` overrides. */
-  vars?: Record<string, string>;
-  /** `--persist-to`. */
+  /** `--var` overrides, as a map or as the raw `KEY:VALUE` arguments. */
+  vars?: Record<string, string> | readonly string[];
+  /** `--persist-to`, resolved against `cwd`. */
   persistTo?: string;
+  /**
+   * An entry script given on the command line, resolved against `cwd`. It
+   * replaces `main`, the config search starts from its directory, and it
+   * makes a missing config file acceptable.
+   */
+  script?: string;
 }
 
-/** A problem in a config file, naming the file, the line and the key. */
-export class ConfigError extends Error {
-  constructor(
-    message: string,
-    readonly file: string | null = null,
-    readonly line: number | null = null,
-    readonly key: string | null = null,
-  ) {
-    super(message);
-    this.name = "ConfigError";
-  }
-}
-
-/** Finds, reads and resolves the wrangler config. */
-export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
-  void options;
-  throw new ConfigError("loadConfig is not implemented yet");
-}
+export { ConfigError } from "./config/errors.ts";
+export { BuildError, runBuild } from "./config/build.ts";
+export { UNSUPPORTED_BINDING_KEYS, warnUnsupportedBindings } from "./config/keys.ts";
+export { loadConfig, parseVarArgs } from "./config/load.ts";
