@@ -72,9 +72,9 @@ export async function runBuild(config: WorkerConfig): Promise<void> {
   stderr.flush();
 
   if (code !== 0) {
-    const how = signal !== null ? `was killed by ${signal}` : `failed with exit code ${code}`;
+    const failure = signal !== null ? `was killed by ${signal}` : `failed with exit code ${code}`;
     throw new BuildError(
-      `Custom build \`${build.command}\` ${how} (in ${displayPath(build.cwd)}); its output is above`,
+      `Custom build \`${build.command}\` ${failure} (in ${displayPath(build.cwd)}); its output is above`,
       build.command,
       code,
       signal,

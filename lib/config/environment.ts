@@ -14,7 +14,7 @@ export interface ResolvedEnvironment {
   raw: Record<string, unknown>;
   /** The `--env` name in force, or null for the top-level environment. */
   environment: string | null;
-  /** Where the effective value of a top-level key was written, for messages. */
+  /** The key path where the effective value of a top-level key was written, for messages. */
   keyPath(key: string): KeyPath;
 }
 
@@ -78,7 +78,7 @@ export function resolveEnvironment(source: ConfigSource, envName: string | null,
   };
 }
 
-/** A generated config carries the environment it was built for as `targetEnvironment`. */
+/** Checks `--env` against the `targetEnvironment` a generated config was built for. */
 function resolveRedirected(
   source: ConfigSource,
   topLevel: Record<string, unknown>,

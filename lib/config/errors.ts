@@ -37,9 +37,9 @@ export function formatKeyPath(path: KeyPath): string {
 
 /** Shortens an absolute file path for messages: relative to the working directory when it is inside it. */
 export function displayPath(file: string): string {
-  const shown = relative(process.cwd(), file);
-  if (shown === "" || shown.startsWith("..") || isAbsolute(shown)) return file;
-  return shown;
+  const relativePath = relative(process.cwd(), file);
+  if (relativePath === "" || relativePath.startsWith("..") || isAbsolute(relativePath)) return file;
+  return relativePath;
 }
 
 /** Builds `file:line: message`, leaving out the parts that are unknown. */

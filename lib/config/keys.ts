@@ -1,4 +1,4 @@
-// The config keys wrangler knows, grouped by how environments treat them,
+// The config keys wrangler accepts, grouped by how environments treat them,
 // and the binding keys bunflare does not support yet.
 //
 // The groups follow wrangler's config validation (workers-sdk,

@@ -154,9 +154,9 @@ function resolveBuild(raw: Record<string, unknown>, configDir: string, rootDir: 
   const watchDir = raw.build.watch_dir ?? "src";
   const watchDirs = Array.isArray(watchDir) ? (watchDir as string[]) : [watchDir as string];
 
-  // NOTE: wrangler runs the command in `build.cwd` taken relative to the
-  // process's working directory; bunflare takes it relative to the config,
-  // which is the same whenever wrangler runs beside its config.
+  // NOTE: wrangler resolves `build.cwd` against the process's working
+  // directory, but bunflare resolves it against the config. The two agree
+  // whenever wrangler runs beside its config.
   return {
     command: raw.build.command,
     cwd: typeof raw.build.cwd === "string" ? resolve(configDir, raw.build.cwd) : rootDir,
@@ -194,6 +194,9 @@ function resolveVars(
   const vars: Record<string, unknown> = isPlainObject(raw.vars) ? { ...raw.vars } : {};
   const secretNames = new Set<string>();
 
+  // NOTE: secret files are read beside the user's config, as `wrangler dev`
+  // and `wrangler types` do. The Vite plugin's preview reads them beside the
+  // generated config instead, which bunflare does not follow.
   const secrets = loadLocalSecrets(rootDir, environment);
   const required = isPlainObject(raw.secrets) ? (raw.secrets.required as string[] | undefined) : undefined;
   for (const [key, value] of Object.entries(secrets.values)) {

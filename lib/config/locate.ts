@@ -5,7 +5,7 @@
 // searched for from the start directory upward, `wrangler.json` first, then
 // `wrangler.jsonc`, then `wrangler.toml`. A build tool such as the Cloudflare
 // Vite plugin writes `.wrangler/deploy/config.json` containing
-// `{ "configPath": "<generated config>" }`; that file is also searched for
+// `{ "configPath": "<generated config>" }`. That file is also searched for
 // upward, and it applies only when it sits beside the user's config.
 
 import { existsSync, readFileSync, statSync } from "node:fs";
@@ -17,7 +17,7 @@ import { ConfigError, displayPath } from "./errors.ts";
 /** Config file names in wrangler's order of preference. */
 export const CONFIG_FILE_NAMES = ["wrangler.json", "wrangler.jsonc", "wrangler.toml"] as const;
 
-/** Where a build tool leaves its redirect, relative to the user's config directory. */
+/** Path of the redirect a build tool writes, relative to the user's config directory. */
 export const DEPLOY_CONFIG_PATH = join(".wrangler", "deploy", "config.json");
 
 export interface ConfigPaths {

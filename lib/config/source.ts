@@ -1,6 +1,6 @@
-// Reads one wrangler file (JSON, JSONC or TOML) into a plain object that
-// still knows the line of each key, so that later checks can say where a
-// bad value is.
+// Reads one wrangler file (JSON, JSONC or TOML) into a plain object, and
+// keeps a way to look up the line of each key so that later checks can
+// name where a bad value is.
 
 import { readFileSync } from "node:fs";
 import { findNodeAtLocation, getNodeValue, parseTree, printParseErrorCode, type Node, type ParseError } from "jsonc-parser";
