@@ -803,6 +803,21 @@ describe("config errors", () => {
     expect(error.line).toBe(2);
   });
 
+  test("main and kv_namespaces types", () => {
+    const root = project({ "wrangler.toml": `main = 1\nkv_namespaces = "KV"\n` });
+    const error = configError(() => loadConfig({ cwd: root }));
+    const file = join(root, "wrangler.toml");
+    expect(error.message).toBe(`${file}:1: "main" must be a string, got number\n${file}:2: "kv_namespaces" must be an array, got string`);
+    expect(error.key).toBe("main");
+  });
+
+  test("byte order mark is ignored", () => {
+    const root = project({ "wrangler.jsonc": `\uFEFF{ "name": "bom" }` });
+    expect(loadConfig({ cwd: root }).name).toBe("bom");
+    const toml = project({ "wrangler.toml": `\uFEFFname = "bom"` });
+    expect(loadConfig({ cwd: toml }).name).toBe("bom");
+  });
+
   test("env section must be an object", () => {
     const root = project({ "wrangler.jsonc": `{\n  "env": { "a": 1 }\n}` });
     const error = configError(() => loadConfig({ cwd: root, env: "a" }));

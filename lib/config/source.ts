@@ -27,6 +27,9 @@ export function readConfigSource(path: string): ConfigSource {
     throw new ConfigError(`Could not read config file ${path}: ${(error as Error).message}`, path);
   }
 
+  // Editors on Windows may save a UTF-8 byte order mark, which neither parser accepts.
+  text = text.replace(/^\uFEFF/, "");
+
   // wrangler reads `.json` files with the JSONC parser too, so both accept comments.
   return path.endsWith(".toml") ? parseTomlSource(path, text) : parseJsoncSource(path, text);
 }
