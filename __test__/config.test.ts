@@ -56,7 +56,7 @@ afterEach(() => {
 });
 
 describe("config file lookup", () => {
-  test("wrangler.json wins over jsonc and toml", () => {
+  test("wrangler.jsonc wins over json and toml", () => {
     const root = project({
       ...MAIN,
       "wrangler.json": `{ "name": "from-json" }`,
@@ -64,13 +64,13 @@ describe("config file lookup", () => {
       "wrangler.toml": `name = "from-toml"`,
     });
     const config = captureOutput(() => loadConfig({ cwd: root })).result;
-    expect(config.name).toBe("from-json");
-    expect(config.configPath).toBe(join(root, "wrangler.json"));
+    expect(config.name).toBe("from-jsonc");
+    expect(config.configPath).toBe(join(root, "wrangler.jsonc"));
   });
 
-  test("wrangler.jsonc wins over toml", () => {
-    const root = project({ "wrangler.jsonc": `{ "name": "from-jsonc" }`, "wrangler.toml": `name = "from-toml"` });
-    expect(loadConfig({ cwd: root }).name).toBe("from-jsonc");
+  test("wrangler.json wins over toml", () => {
+    const root = project({ "wrangler.json": `{ "name": "from-json" }`, "wrangler.toml": `name = "from-toml"` });
+    expect(loadConfig({ cwd: root }).name).toBe("from-json");
   });
 
   test("wrangler.toml alone", () => {
@@ -105,7 +105,7 @@ describe("config file lookup", () => {
     const root = project({});
     const error = configError(() => loadConfig({ cwd: root }));
     expect(error.message).toContain(`No config file found in ${root}`);
-    expect(error.message).toContain("wrangler.json, wrangler.jsonc, wrangler.toml");
+    expect(error.message).toContain("wrangler.jsonc, wrangler.json, wrangler.toml");
   });
 
   test("no config with an entry script", () => {

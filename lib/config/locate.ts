@@ -2,8 +2,8 @@
 //
 // Both searches follow wrangler (workers-sdk,
 // packages/workers-utils/src/config/config-helpers.ts): each file name is
-// searched for from the start directory upward, `wrangler.json` first, then
-// `wrangler.jsonc`, then `wrangler.toml`. A build tool such as the Cloudflare
+// searched for from the start directory upward, `wrangler.jsonc` first, then
+// `wrangler.json`, then `wrangler.toml`. A build tool such as the Cloudflare
 // Vite plugin writes `.wrangler/deploy/config.json` containing
 // `{ "configPath": "<generated config>" }`. That file is also searched for
 // upward, and it applies only when it sits beside the user's config.
@@ -14,8 +14,14 @@ import { parse as parseJsonc, type ParseError } from "jsonc-parser";
 import { log } from "../log.ts";
 import { ConfigError, displayPath } from "./errors.ts";
 
-/** Config file names in wrangler's order of preference. */
-export const CONFIG_FILE_NAMES = ["wrangler.json", "wrangler.jsonc", "wrangler.toml"] as const;
+/**
+ * Config file names in bunflare's order of preference.
+ *
+ * NOTE: wrangler prefers `wrangler.json` over `wrangler.jsonc`; bunflare
+ * prefers `wrangler.jsonc`, the format Cloudflare's templates generate. The
+ * two differ only when both files exist.
+ */
+export const CONFIG_FILE_NAMES = ["wrangler.jsonc", "wrangler.json", "wrangler.toml"] as const;
 
 /** Path of the redirect a build tool writes, relative to the user's config directory. */
 export const DEPLOY_CONFIG_PATH = join(".wrangler", "deploy", "config.json");
