@@ -28,7 +28,7 @@ export function openStorage(persistTo: string | null): Storage {
   if (!storage) {
     storage = native.Storage.open(persistTo);
     openStores.set(key, storage);
-    log.debug("storage opened", { persistTo: key });
+    log.info(`Local state in ${persistTo ?? "memory"}`);
   }
   return storage;
 }
