@@ -1,6 +1,9 @@
-import { test, expect } from "bun:test";
-import { CLI, freePort, runBun, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
+import { test, expect, afterEach } from "bun:test";
+import { CLI, killChildren, freePort, runBun, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
+
 import packageJson from "../package.json" with { type: "json" };
+
+afterEach(killChildren);
 
 const WORKER = `export default { fetch(request, env) { return Response.json(env); } };`;
 

@@ -1,7 +1,9 @@
-import { test, expect } from "bun:test";
+import { test, expect, afterEach } from "bun:test";
 import { writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, REGISTER, freePort, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
+import { CLI, killChildren, REGISTER, freePort, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
+
+afterEach(killChildren);
 
 /** Starts `bunflare dev --port 0` in `cwd` and returns the child and the URL it printed. */
 async function startDev(cwd: string, extraArgs: string[] = []) {

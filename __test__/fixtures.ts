@@ -1,7 +1,6 @@
 // Shared helpers for the runtime, dev server and CLI tests: temp Worker
 // directories and child processes that are always killed.
 
-import { afterEach } from "bun:test";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -93,12 +92,17 @@ export async function runBun(args: string[], cwd: string, env: Record<string, st
   return { exitCode, output: child.output };
 }
 
-afterEach(async () => {
+/**
+ * Kills every child spawned so far and waits for it to exit. Each test file
+ * registers it with `afterEach`, because a hook registered here would only
+ * apply to the first file that imports this module.
+ */
+export async function killChildren(): Promise<void> {
   for (const child of children.splice(0)) {
     child.process.kill();
     await child.process.exited;
   }
-});
+}
 
 /** Returns a TCP port that was free a moment ago. */
 export function freePort(): number {

@@ -4,7 +4,9 @@ import { writeFileSync } from "node:fs";
 import { startWorker, openStorage, workerEnv, type WorkerHandle } from "../lib/index.ts";
 import { NonRetryableError, DurableObject, WorkflowEntrypoint, WorkerEntrypoint } from "../lib/plugin.ts";
 import { prefersHtml } from "../lib/dev/server.ts";
-import { workerDir, wranglerConfig, runBun, TEST_PRELOAD } from "./fixtures.ts";
+import { workerDir, wranglerConfig, runBun, killChildren, TEST_PRELOAD } from "./fixtures.ts";
+
+afterEach(killChildren);
 
 const handles: WorkerHandle[] = [];
 
@@ -398,7 +400,7 @@ test("test preload provides env to bun test", async () => {
     "wrangler.jsonc": wranglerConfig({ vars: { FROM_CONFIG: "yes" } }),
     "src/index.ts": `export default { fetch() { return new Response("ok"); } };`,
     "env.test.ts": `
-      import { test, expect } from "bun:test";
+      import { test, expect, afterEach } from "bun:test";
       import { env, WorkerEntrypoint } from "cloudflare:workers";
       test("env", () => {
         expect(env.FROM_CONFIG).toBe("yes");
