@@ -139,3 +139,15 @@ test("cli dev --persist-to moves local state", async () => {
 
   expect(child.output).toContain(`Local state in ${cwd}/state`);
 });
+
+test("cli reports a failed build", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ build: { command: "exit 3" } }),
+    "src/index.ts": WORKER,
+  });
+  const { exitCode, output } = await runBun([CLI, "dev", "--port", "0"], cwd);
+
+  expect(output).toContain("✘ The custom build failed with exit code 3: exit 3");
+  expect(output).not.toContain("    at ");
+  expect(exitCode).toBe(1);
+});

@@ -168,3 +168,36 @@ test("register serves a WorkerEntrypoint class", async () => {
 
   expect(await (await fetch(`http://127.0.0.1:${port}/`)).json()).toEqual({ greeting: "class", ctx: "function" });
 });
+
+test("dev survives an async throw", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `
+      export default {
+        fetch(request) {
+          if (new URL(request.url).pathname === "/later") setTimeout(() => { throw new Error("timer failed"); }, 0);
+          return new Response("alive");
+        },
+      };`,
+  });
+  const { child, url } = await startDev(cwd);
+
+  await fetch(new URL("/later", url));
+  await child.waitFor(/Uncaught exception: Error: timer failed/);
+
+  expect(await (await fetch(url)).text()).toBe("alive");
+});
+
+test("register rejects a frozen default export", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `export default Object.freeze({ fetch() { return new Response("frozen"); } });`,
+  });
+
+  const child = spawnBun(["--preload", REGISTER, "./src/index.ts"], cwd, { BUNFLARE_PORT: String(freePort()) });
+  const exitCode = await child.process.exited;
+  await Bun.sleep(20);
+
+  expect(exitCode).toBe(1);
+  expect(child.output).toContain(`is frozen, so bunflare cannot route Bun's server through env and ctx. Export a plain object.`);
+});

@@ -21,7 +21,7 @@ export function workerDir(files: Record<string, string>): string {
   return dir;
 }
 
-/** A wrangler.jsonc for a Worker at src/index.ts with `extra` merged in. */
+/** Returns a wrangler.jsonc for a Worker at src/index.ts, with `extra` merged in. */
 export function wranglerConfig(extra: Record<string, unknown> = {}): string {
   return `// written by the test\n${JSON.stringify({ name: "test-worker", main: "src/index.ts", compatibility_date: "2026-01-01", ...extra }, null, 2)}\n`;
 }

@@ -13,6 +13,8 @@ import { createD1Database } from "./bindings/d1.ts";
 import { log } from "./log.ts";
 
 /** The process-wide `env` object, shared by `cloudflare:workers` and every handler. */
+// NOTE: two Workers started in one process share this object, and the last
+// one started (or reloaded) fills it. Production runs one Worker per isolate.
 export const workerEnv: Record<string, unknown> = {};
 
 /** Storage handles by persist directory, opened once each and kept across reloads. */

@@ -45,9 +45,9 @@ export class LocalExecutionContext<Props = unknown> {
   }
 
   // NOTE: production forwards the request to the origin when the handler
-  // throws after this call. There is no origin locally, so, like wrangler dev
-  // without an upstream, a throw still returns the 500 error response; the
-  // dispatcher only adds a log line saying the pass-through had no origin.
+  // throws after this call. There is no origin locally, so a throw still
+  // returns the 500 error response, as wrangler dev does without an upstream.
+  // The dispatcher adds a log line saying the pass-through had no origin.
   passThroughOnException(): void {
     this.passThrough = true;
   }

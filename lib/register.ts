@@ -6,13 +6,16 @@
 // default export on 127.0.0.1 once the entry has finished evaluating. The
 // port comes from BUNFLARE_PORT, then PORT, then 8787.
 //
-// Bun itself serves an entry whose default export is an object with `fetch`
-// (its "default export server"), right after the entry evaluates. To keep
-// exactly one server, the preload does not start a second one in that case:
-// it swaps the object's `fetch` for the bunflare handler (env, ctx, request
-// log, error page) and sets `port` and `hostname`, so Bun's own server
-// dispatches through bunflare. A class default export is never auto-served by
-// Bun, so the preload serves it itself.
+// Bun itself serves an entry whose default export is an object with `fetch`,
+// right after the entry evaluates. In that case the preload starts no server
+// of its own, so exactly one server runs. Instead it swaps the object's
+// `fetch` for the bunflare handler (env, ctx, request log, error page) and
+// sets `port` and `hostname`, and Bun's server dispatches through bunflare.
+// Bun does not serve a class default export, so the preload serves that itself.
+//
+// NOTE: there is no reload on file changes here; run `bun --watch` with the
+// preload, or use `bunflare dev`. Code that calls the default export's
+// `fetch` directly also goes through the bunflare handler.
 
 import { plugin } from "bun";
 import { readFileSync } from "node:fs";
@@ -58,8 +61,14 @@ function registerEntry(): void {
     const exported = namespace.default as Record<string, unknown> | undefined;
 
     if (typeof exported === "object" && exported !== null && typeof exported.fetch === "function") {
-      // Bun serves this object itself after the entry evaluates: route its
-      // requests through bunflare instead of starting a second server.
+      // Bun serves this object itself after the entry evaluates, so its
+      // requests are routed through bunflare instead of a second server.
+      if (!Object.isExtensible(exported) || Object.isFrozen(exported)) {
+        console.error(
+          `✘ The default export of ${entry} is frozen, so bunflare cannot route Bun's server through env and ctx. Export a plain object.`,
+        );
+        process.exit(1);
+      }
       exported.fetch = (request: Request) => handler(request);
       exported.port = port;
       exported.hostname = hostname;

@@ -14,7 +14,7 @@ import { log } from "./log.ts";
 export interface StartWorkerOptions {
   /** A resolved config, or the path of a wrangler config file (`--config`). */
   config?: WorkerConfig | string;
-  /** Where to look for the config and resolve relative paths (default: process.cwd()). */
+  /** Directory searched for the config and used to resolve relative paths (default: process.cwd()). */
   cwd?: string;
   /** The wrangler environment (`--env`). */
   env?: string;
@@ -65,9 +65,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     );
   }
 
-  if (config.build && !(await runBuildCommand(config.build))) {
-    throw new Error(`The custom build failed: ${config.build.command}`);
-  }
+  if (config.build) await runBuildCommand(config.build);
 
   const storage = openStorage(config.persistTo);
   const env = replaceEnv(buildEnv(config, storage));
@@ -80,9 +78,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
 
   // Reloads are serialised by the watcher; a manual reload() may overlap one, which only re-imports twice.
   const reload = async (reason: string) => {
-    if (config.build && !(await runBuildCommand(config.build))) {
-      throw new Error(`The custom build failed: ${config.build.command}`);
-    }
+    if (config.build) await runBuildCommand(config.build);
     await runtime.reload();
     replaceEnv(buildEnv(config, storage));
     log.info(`Reloaded ${config.name} after ${reason}`);

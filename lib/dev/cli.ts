@@ -9,6 +9,9 @@ import { openStorage } from "../env.ts";
 import { startWorker } from "../worker.ts";
 import { runKvCommand } from "./kv-command.ts";
 import { runD1Command } from "./d1-command.ts";
+import { BuildError } from "./watch.ts";
+import { describeError } from "../execution-context.ts";
+import { log } from "../log.ts";
 
 const USAGE = `Usage: bunflare <command> [options]
 
@@ -84,6 +87,11 @@ async function dev(args: string[]): Promise<number> {
     console.log(DEV_USAGE);
     return 0;
   }
+
+  // An error thrown later by the Worker's own timers or promises is logged,
+  // so that one bad callback does not stop the dev server.
+  process.on("uncaughtException", (error) => log.error(`Uncaught exception: ${describeError(error)}`));
+  process.on("unhandledRejection", (reason) => log.error(`Unhandled promise rejection: ${describeError(reason)}`));
 
   const handle = await startWorker({
     config: values.config,
@@ -180,7 +188,7 @@ function truncate(text: string, max: number): string {
 
 /** Prints a known error as one line (no stack) and returns exit code 1; rethrows anything else. */
 function reportError(error: unknown): number {
-  if (error instanceof ConfigError || error instanceof UsageError) {
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof BuildError) {
     console.error(`✘ ${error.message}`);
     return 1;
   }

@@ -13,8 +13,16 @@ const DEBOUNCE_MS = 100;
 /** Directory names whose changes never trigger a reload (state, dependencies, VCS). */
 const IGNORED_DIRS = new Set(["node_modules", ".git", ".bunflare", ".wrangler"]);
 
-/** Runs `build.command` in a shell in `build.cwd`; resolves false (after logging) when it fails. */
-export async function runBuildCommand(build: BuildConfig): Promise<boolean> {
+/** A failed custom build, reported by the CLI as one line. */
+export class BuildError extends Error {
+  constructor(readonly command: string, readonly exitCode: number) {
+    super(`The custom build failed with exit code ${exitCode}: ${command}`);
+    this.name = "BuildError";
+  }
+}
+
+/** Runs `build.command` in a shell in `build.cwd`, throwing a `BuildError` when it exits non-zero. */
+export async function runBuildCommand(build: BuildConfig): Promise<void> {
   log.info(`Running custom build: ${build.command}`);
   const child = Bun.spawn(["sh", "-c", build.command], {
     cwd: build.cwd,
@@ -22,11 +30,7 @@ export async function runBuildCommand(build: BuildConfig): Promise<boolean> {
     stderr: "inherit",
   });
   const exitCode = await child.exited;
-  if (exitCode !== 0) {
-    log.error(`Custom build failed with exit code ${exitCode}: ${build.command}`);
-    return false;
-  }
-  return true;
+  if (exitCode !== 0) throw new BuildError(build.command, exitCode);
 }
 
 export interface WatchOptions {
@@ -47,8 +51,8 @@ export function watchSources(options: WatchOptions): () => void {
   let rerun = false;
 
   const trigger = async () => {
-    // One reload at a time; changes made during a reload (a build writing
-    // into a watched folder) schedule one more reload, not a loop of them.
+    // Only one reload runs at a time. Changes made during a reload, such as a
+    // build writing into a watched folder, schedule one more reload at most.
     if (running) {
       rerun = true;
       return;
