@@ -1,7 +1,7 @@
 import { test, expect, spyOn, afterEach } from "bun:test";
 import { join } from "node:path";
 import { writeFileSync } from "node:fs";
-import { startWorker, openStorage, workerEnv, type WorkerHandle } from "../lib/index.ts";
+import { startWorker, openStorage, registerCloudflareModules, workerEnv, type WorkerHandle } from "../lib/index.ts";
 import { NonRetryableError, DurableObject, WorkflowEntrypoint, WorkerEntrypoint } from "../lib/plugin.ts";
 import { prefersHtml } from "../lib/dev/server.ts";
 import { workerDir, wranglerConfig, runBun, killChildren, TEST_PRELOAD } from "./fixtures.ts";
@@ -412,4 +412,38 @@ test("test preload provides env to bun test", async () => {
 
   expect(output).toContain("1 pass");
   expect(exitCode).toBe(0);
+});
+
+test("unsupported bindings warn once", async () => {
+  const errors = spyOn(console, "error");
+  try {
+    const cwd = workerDir({
+      "wrangler.jsonc": wranglerConfig({
+        r2_buckets: [{ binding: "BUCKET", bucket_name: "files" }],
+        durable_objects: { bindings: [{ name: "ROOM", class_name: "Room" }] },
+      }),
+      "src/index.ts": `export default { fetch(r, env) { return Response.json(Object.keys(env)); } };`,
+    });
+    const handle = await startWorker({ cwd });
+    handles.push(handle);
+    await handle.reload();
+
+    const warnings = errors.mock.calls.map((call) => String(call[0]));
+
+    expect(warnings.filter((line) => line.includes(`"r2_buckets" bindings`))).toHaveLength(1);
+    expect(warnings.filter((line) => line.includes(`"durable_objects" bindings`))).toHaveLength(1);
+    expect(await (await handle.fetch("/")).json()).toEqual([]);
+  } finally {
+    errors.mockRestore();
+  }
+});
+
+test("plugin registration is idempotent", async () => {
+  registerCloudflareModules();
+  registerCloudflareModules();
+  const { handle } = await start({
+    "src/index.ts": `import { RpcTarget } from "cloudflare:workers"; export default { fetch() { return new Response(typeof RpcTarget); } };`,
+  });
+
+  expect(await (await handle.fetch("/")).text()).toBe("function");
 });

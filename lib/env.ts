@@ -1,4 +1,4 @@
-// Builds the `env` object a Worker sees, from the resolved config and the
+// Builds the `env` object a Worker receives, from the resolved config and the
 // process's native storage.
 //
 // One `env` object exists per process. `import { env } from "cloudflare:workers"`

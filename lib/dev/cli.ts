@@ -168,8 +168,8 @@ function printBindings(config: WorkerConfig): void {
   for (const namespace of config.kvNamespaces) rows.push([`env.${namespace.binding} (${namespace.id})`, "KV Namespace"]);
   for (const database of config.d1Databases) rows.push([`env.${database.binding} (${database.databaseName})`, "D1 Database"]);
   for (const [name, value] of Object.entries(config.vars)) {
-    const shown = config.secretNames.includes(name) ? '"(hidden)"' : truncate(JSON.stringify(value), 40);
-    rows.push([`env.${name} (${shown})`, "Environment Variable"]);
+    const displayValue = config.secretNames.includes(name) ? '"(hidden)"' : truncate(JSON.stringify(value), 40);
+    rows.push([`env.${name} (${displayValue})`, "Environment Variable"]);
   }
 
   if (rows.length === 0) {
