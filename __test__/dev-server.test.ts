@@ -1,7 +1,7 @@
 import { test, expect, afterEach } from "bun:test";
 import { writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, killChildren, REGISTER, freePort, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
+import { CLI, killChildren, REGISTER, fetchWhenListening, freePort, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
 
 afterEach(killChildren);
 
@@ -142,7 +142,7 @@ test("register serves the default export once", async () => {
 
   const child = spawnBun(["--preload", REGISTER, "./src/index.ts"], cwd, { BUNFLARE_PORT: String(port) });
   await child.waitFor(/Ready on http:\/\/127\.0\.0\.1:\d+\//);
-  const response = await fetch(`http://127.0.0.1:${port}/hello`);
+  const response = await fetchWhenListening(`http://127.0.0.1:${port}/hello`);
   const body = await response.json();
 
   expect(body).toEqual({ args: [true, "object", "function"], same: true, greeting: "registered", colo: "DFW" });
@@ -166,7 +166,7 @@ test("register serves a WorkerEntrypoint class", async () => {
   const child = spawnBun(["--preload", REGISTER, "./src/index.ts"], cwd, { BUNFLARE_PORT: String(port) });
   await child.waitFor(/Ready on/);
 
-  expect(await (await fetch(`http://127.0.0.1:${port}/`)).json()).toEqual({ greeting: "class", ctx: "function" });
+  expect(await (await fetchWhenListening(`http://127.0.0.1:${port}/`)).json()).toEqual({ greeting: "class", ctx: "function" });
 });
 
 test("dev survives an async throw", async () => {

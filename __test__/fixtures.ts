@@ -104,6 +104,21 @@ export async function killChildren(): Promise<void> {
   }
 }
 
+/**
+ * Fetches `url`, retrying while the connection is refused (up to about 2 s),
+ * for servers whose readiness line can precede the listening socket.
+ */
+export async function fetchWhenListening(url: string, init?: RequestInit): Promise<Response> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetch(url, init);
+    } catch (error) {
+      if (attempt >= 40 || (error as { code?: string }).code !== "ECONNREFUSED") throw error;
+      await Bun.sleep(50);
+    }
+  }
+}
+
 /** Returns a TCP port that was free a moment ago. */
 export function freePort(): number {
   const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });

@@ -73,10 +73,13 @@ function registerEntry(): void {
       exported.port = port;
       exported.hostname = hostname;
       exported.development = false;
+
+      // Bun starts its server once the entry's evaluation settles, after this hook returns.
+      setTimeout(() => log.info(`Ready on http://${hostname}:${port}/`, { worker: config.name }), 0);
     } else {
       serveWorker(handler, { port, ip: hostname });
+      log.info(`Ready on http://${hostname}:${port}/`, { worker: config.name });
     }
-    log.info(`Ready on http://${hostname}:${port}/`, { worker: config.name });
   };
 
   // Appends a self-import and a call to the hook at the end of the entry
