@@ -1,0 +1,153 @@
+import { test, expect, afterEach } from "bun:test";
+import { CLI, killChildren, freePort, runBun, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
+
+import packageJson from "../package.json" with { type: "json" };
+
+afterEach(killChildren);
+
+const WORKER = `export default { fetch(request, env) { return Response.json(env); } };`;
+
+test("cli prints the version", async () => {
+  const { exitCode, output } = await runBun([CLI, "--version"], workerDir({}));
+
+  expect(output.trim()).toBe(packageJson.version);
+  expect(exitCode).toBe(0);
+});
+
+test("cli help lists commands", async () => {
+  const { exitCode, output } = await runBun([CLI, "--help"], workerDir({}));
+
+  expect(output).toContain("bunflare dev");
+  expect(output).toContain("bunflare kv");
+  expect(output).toContain("bunflare d1");
+  expect(exitCode).toBe(0);
+});
+
+test("cli dev help lists flags", async () => {
+  const { exitCode, output } = await runBun([CLI, "dev", "--help"], workerDir({}));
+
+  for (const flag of ["--port", "--ip", "--env", "--config", "--var", "--persist-to"]) {
+    expect(output).toContain(flag);
+  }
+  expect(exitCode).toBe(0);
+});
+
+test("cli rejects an unknown command", async () => {
+  const { exitCode, output } = await runBun([CLI, "deploy"], workerDir({}));
+
+  expect(output.trim()).toBe(`✘ Unknown command "deploy". Run "bunflare --help" for the list of commands.`);
+  expect(exitCode).toBe(1);
+});
+
+test("cli rejects an unknown flag", async () => {
+  const { exitCode, output } = await runBun([CLI, "dev", "--bogus"], workerDir({}));
+
+  expect(output.trim()).toBe(`✘ Unknown option '--bogus'. Run "bunflare dev --help" for the options.`);
+  expect(exitCode).toBe(1);
+});
+
+test("cli rejects a missing config file", async () => {
+  const cwd = workerDir({});
+  const { exitCode, output } = await runBun([CLI, "dev", "--config", "missing.jsonc"], cwd);
+
+  expect(output.trim()).toBe(`✘ Config file not found: ${cwd}/missing.jsonc`);
+  expect(exitCode).toBe(1);
+});
+
+test("cli prints config errors without a stack", async () => {
+  const cwd = workerDir({ "wrangler.jsonc": `{\n  "name": "broken",\n  "main": \n}\n` });
+  const { exitCode, output } = await runBun([CLI, "dev", "--port", "0"], cwd);
+
+  expect(output).toStartWith(`✘ Invalid JSON in ${cwd}/wrangler.jsonc at line`);
+  expect(output).not.toContain("    at ");
+  expect(exitCode).toBe(1);
+});
+
+test("cli rejects an unknown environment", async () => {
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+  const { exitCode, output } = await runBun([CLI, "dev", "--env", "staging", "--port", "0"], cwd);
+
+  expect(output.trim()).toBe(`✘ No environment named "staging" in ${cwd}/wrangler.jsonc`);
+  expect(exitCode).toBe(1);
+});
+
+test("cli rejects a malformed --var", async () => {
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+  const { exitCode, output } = await runBun([CLI, "dev", "--var", "NOVALUE"], cwd);
+
+  expect(output.trim()).toBe(`✘ Invalid --var "NOVALUE": expected KEY:VALUE`);
+  expect(exitCode).toBe(1);
+});
+
+test("cli rejects an invalid port", async () => {
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+  const { exitCode, output } = await runBun([CLI, "dev", "--port", "99999"], cwd);
+
+  expect(output.trim()).toBe(`✘ Invalid --port "99999": expected an integer from 0 to 65535`);
+  expect(exitCode).toBe(1);
+});
+
+test("cli reports a port in use", async () => {
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+  const blocker = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
+  try {
+    const { exitCode, output } = await runBun([CLI, "dev", "--port", String(blocker.port)], cwd);
+
+    expect(output).toContain("✘ The port is already in use");
+    expect(output).toContain("Pass --port with another port, or 0 for a free one.");
+    expect(exitCode).toBe(1);
+  } finally {
+    blocker.stop(true);
+  }
+});
+
+test("cli dev prints bindings with secrets hidden", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ vars: { PUBLIC: "visible" } }),
+    ".dev.vars": `API_TOKEN=very-secret-value\n`,
+    "src/index.ts": WORKER,
+  });
+  const child = spawnBun([CLI, "dev", "--port", "0", "--var", "EXTRA:from:flag"], cwd);
+  const [, url] = await child.waitFor(/Ready on (http:\/\/127\.0\.0\.1:\d+\/)/);
+  const env = await (await fetch(url!)).json();
+
+  expect(child.output).toContain("Your Worker has access to the following bindings:");
+  expect(child.output).toMatch(/env\.PUBLIC \("visible"\)\s+Environment Variable/);
+  expect(child.output).toMatch(/env\.API_TOKEN \("\(hidden\)"\)\s+Environment Variable/);
+  expect(child.output).toMatch(/env\.EXTRA \("from:flag"\)\s+Environment Variable/);
+  expect(child.output).not.toContain("very-secret-value");
+  expect(env).toEqual({ PUBLIC: "visible", API_TOKEN: "very-secret-value", EXTRA: "from:flag" });
+});
+
+test("cli dev uses --env, --ip and --port", async () => {
+  const port = freePort();
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ vars: { STAGE: "top" }, env: { staging: { vars: { STAGE: "staging" } } } }),
+    "src/index.ts": WORKER,
+  });
+  const child = spawnBun([CLI, "dev", "--env", "staging", "--ip", "127.0.0.1", "--port", String(port)], cwd);
+  await child.waitFor(/Ready on/);
+
+  expect(child.output).toContain(`Ready on http://127.0.0.1:${port}/`);
+  expect(await (await fetch(`http://127.0.0.1:${port}/`)).json()).toEqual({ STAGE: "staging" });
+});
+
+test("cli dev --persist-to moves local state", async () => {
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+  const child = spawnBun([CLI, "dev", "--port", "0", "--persist-to", "state"], cwd);
+  await child.waitFor(/Ready on/);
+
+  expect(child.output).toContain(`Local state in ${cwd}/state`);
+});
+
+test("cli reports a failed build", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ build: { command: "exit 3" } }),
+    "src/index.ts": WORKER,
+  });
+  const { exitCode, output } = await runBun([CLI, "dev", "--port", "0"], cwd);
+
+  expect(output).toContain("✘ The custom build failed with exit code 3: exit 3");
+  expect(output).not.toContain("    at ");
+  expect(exitCode).toBe(1);
+});

@@ -1,0 +1,209 @@
+#!/usr/bin/env bun
+// The `bunflare` command: `dev` serves a Worker, `kv` and `d1` work on the
+// local state. Flag names follow wrangler's.
+
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import packageJson from "../../package.json" with { type: "json" };
+import { ConfigError, loadConfig, type WorkerConfig } from "../config.ts";
+import { openStorage } from "../env.ts";
+import { startWorker } from "../worker.ts";
+import { runKvCommand } from "./kv-command.ts";
+import { runD1Command } from "./d1-command.ts";
+import { BuildError } from "./watch.ts";
+import { describeError } from "../execution-context.ts";
+import { log } from "../log.ts";
+
+const USAGE = `Usage: bunflare <command> [options]
+
+Commands:
+  bunflare dev    Serve the Worker locally, reloading on changes
+  bunflare kv     Work with local KV namespaces
+  bunflare d1     Work with local D1 databases
+
+Options:
+  -h, --help      Show help for bunflare or a command
+  -v, --version   Show the bunflare version`;
+
+const DEV_USAGE = `Usage: bunflare dev [options]
+
+Serves the Worker named by the wrangler config on a local port and reloads
+it when its source files change. Local state persists across restarts.
+
+Options:
+  -c, --config <path>     Path to the wrangler config (default: wrangler.jsonc, .json or .toml in the current directory)
+  -e, --env <name>        Use the config's environment <name>
+      --port <number>     Port to listen on (default: 8787; 0 picks a free port)
+      --ip <address>      Interface to listen on (default: 127.0.0.1)
+      --var <KEY:VALUE>   Set or override a var; repeat for more than one
+      --persist-to <dir>  Directory for local state (default: .bunflare beside the config)
+  -h, --help              Show this help`;
+
+/** Flags every config-reading command accepts. */
+const CONFIG_OPTIONS = {
+  config: { type: "string", short: "c" },
+  env: { type: "string", short: "e" },
+  "persist-to": { type: "string" },
+  help: { type: "boolean", short: "h" },
+} as const satisfies ParseArgsConfig["options"];
+
+const DEV_OPTIONS = {
+  ...CONFIG_OPTIONS,
+  port: { type: "string" },
+  ip: { type: "string" },
+  var: { type: "string", multiple: true },
+} as const satisfies ParseArgsConfig["options"];
+
+/** An error in the command line, printed without a stack. */
+class UsageError extends Error {}
+
+/** Runs the CLI with `argv` (without `bun` and the script) and returns the exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+
+  switch (command) {
+    case undefined:
+    case "-h":
+    case "--help":
+      console.log(USAGE);
+      return command === undefined ? 1 : 0;
+    case "-v":
+    case "--version":
+      console.log(packageJson.version);
+      return 0;
+    case "dev":
+      return await dev(rest);
+    case "kv":
+      return await delegate(rest, runKvCommand);
+    case "d1":
+      return await delegate(rest, runD1Command);
+    default:
+      throw new UsageError(`Unknown command "${command}". Run "bunflare --help" for the list of commands.`);
+  }
+}
+
+async function dev(args: string[]): Promise<number> {
+  const { values } = parse(args, DEV_OPTIONS, "dev");
+  if (values.help) {
+    console.log(DEV_USAGE);
+    return 0;
+  }
+
+  // An error thrown later by the Worker's own timers or promises is logged,
+  // so that one bad callback does not stop the dev server.
+  process.on("uncaughtException", (error) => log.error(`Uncaught exception: ${describeError(error)}`));
+  process.on("unhandledRejection", (reason) => log.error(`Unhandled promise rejection: ${describeError(reason)}`));
+
+  const handle = await startWorker({
+    config: values.config,
+    env: values.env,
+    persistTo: values["persist-to"],
+    vars: parseVars(values.var ?? []),
+    port: parsePort(values.port ?? process.env.BUNFLARE_PORT ?? "8787"),
+    ip: values.ip ?? "127.0.0.1",
+    watch: true,
+  });
+
+  printBindings(handle.config);
+  console.log(`Ready on ${handle.url.href}`);
+
+  const shutdown = async () => {
+    await handle.stop();
+    process.exit(0);
+  };
+  process.once("SIGINT", shutdown);
+  process.once("SIGTERM", shutdown);
+
+  // The server keeps the process alive; this promise never settles.
+  return await new Promise<number>(() => {});
+}
+
+/**
+ * Runs `kv` or `d1`: resolves the config from the shared flags, opens the
+ * same storage the dev server uses, and passes every argument on, so the
+ * command sees its own flags (and `--help`) unchanged.
+ */
+async function delegate(
+  args: string[],
+  run: (args: string[], context: { storage: ReturnType<typeof openStorage>; config: WorkerConfig }) => Promise<number>,
+): Promise<number> {
+  const { values } = parseArgs({ args, options: CONFIG_OPTIONS, strict: false, allowPositionals: true });
+  const config = loadConfig({
+    config: typeof values.config === "string" ? values.config : undefined,
+    env: typeof values.env === "string" ? values.env : undefined,
+    persistTo: typeof values["persist-to"] === "string" ? values["persist-to"] : undefined,
+  });
+  return await run(args, { storage: openStorage(config.persistTo), config });
+}
+
+function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T, command: string) {
+  try {
+    return parseArgs({ args, options, strict: true, allowPositionals: false });
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}. Run "bunflare ${command} --help" for the options.`);
+  }
+}
+
+/** Parses `--var KEY:VALUE` entries; the value is everything after the first colon. */
+function parseVars(entries: string[]): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const entry of entries) {
+    const colon = entry.indexOf(":");
+    if (colon <= 0) throw new UsageError(`Invalid --var "${entry}": expected KEY:VALUE`);
+    vars[entry.slice(0, colon)] = entry.slice(colon + 1);
+  }
+  return vars;
+}
+
+function parsePort(text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new UsageError(`Invalid --port "${text}": expected an integer from 0 to 65535`);
+  }
+  return port;
+}
+
+/** Prints each binding's name, type and value; secrets show as "(hidden)", as wrangler shows them. */
+function printBindings(config: WorkerConfig): void {
+  const rows: [string, string][] = [];
+  for (const namespace of config.kvNamespaces) rows.push([`env.${namespace.binding} (${namespace.id})`, "KV Namespace"]);
+  for (const database of config.d1Databases) rows.push([`env.${database.binding} (${database.databaseName})`, "D1 Database"]);
+  for (const [name, value] of Object.entries(config.vars)) {
+    const displayValue = config.secretNames.includes(name) ? '"(hidden)"' : truncate(JSON.stringify(value), 40);
+    rows.push([`env.${name} (${displayValue})`, "Environment Variable"]);
+  }
+
+  if (rows.length === 0) {
+    console.log("No bindings found.");
+    return;
+  }
+  const width = Math.max("Binding".length, ...rows.map(([name]) => name.length)) + 2;
+  console.log("Your Worker has access to the following bindings:");
+  console.log(`${"Binding".padEnd(width)}Resource`);
+  for (const [name, type] of rows) console.log(`${name.padEnd(width)}${type}`);
+}
+
+function truncate(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
+}
+
+/** Prints a known error as one line (no stack) and returns exit code 1; rethrows anything else. */
+function reportError(error: unknown): number {
+  if (error instanceof ConfigError || error instanceof UsageError || error instanceof BuildError) {
+    console.error(`✘ ${error.message}`);
+    return 1;
+  }
+  const code = (error as { code?: string }).code;
+  if (code === "EADDRINUSE") {
+    console.error(`✘ The port is already in use: ${(error as Error).message}. Pass --port with another port, or 0 for a free one.`);
+    return 1;
+  }
+  throw error;
+}
+
+if (import.meta.main) {
+  try {
+    process.exitCode = await main(process.argv.slice(2));
+  } catch (error) {
+    process.exitCode = reportError(error);
+  }
+}

@@ -1,0 +1,119 @@
+// The per-event `ExecutionContext` and the local `request.cf` object.
+
+import { log } from "./log.ts";
+
+/** Promises passed to any `waitUntil` that have not settled yet, across all events. */
+const pending = new Set<Promise<unknown>>();
+
+/**
+ * Keeps `promise` alive past the response and logs its rejection, so a failed
+ * background task never becomes an unhandled rejection that ends the process.
+ */
+export function trackWaitUntil(promise: unknown, origin: string): void {
+  const tracked = Promise.resolve(promise).then(
+    () => undefined,
+    (error: unknown) => {
+      log.error("waitUntil promise rejected", { origin, error: describeError(error) });
+    },
+  );
+  pending.add(tracked);
+  void tracked.finally(() => pending.delete(tracked));
+}
+
+/** Resolves when every `waitUntil` promise registered so far has settled. */
+export async function waitUntilSettled(): Promise<void> {
+  while (pending.size > 0) await Promise.all([...pending]);
+}
+
+/** The context passed as the third handler argument, and as `this.ctx` of a `WorkerEntrypoint`. */
+export class LocalExecutionContext<Props = unknown> {
+  /** Set by `passThroughOnException()`; the dispatcher reads it when the handler throws. */
+  passThrough = false;
+
+  readonly props: Props;
+
+  readonly exports: Record<string, unknown> = {};
+
+  constructor(props: Props, private readonly origin: string) {
+    this.props = props;
+    this.waitUntil = this.waitUntil.bind(this);
+    this.passThroughOnException = this.passThroughOnException.bind(this);
+  }
+
+  waitUntil(promise: Promise<unknown>): void {
+    trackWaitUntil(promise, this.origin);
+  }
+
+  // NOTE: production forwards the request to the origin when the handler
+  // throws after this call. There is no origin locally, so a throw still
+  // returns the 500 error response, as wrangler dev does without an upstream.
+  // The dispatcher adds a log line saying the pass-through had no origin.
+  passThroughOnException(): void {
+    this.passThrough = true;
+  }
+}
+
+/**
+ * Returns `request.cf` for a local request: plausible values in the shape of
+ * `IncomingRequestCfProperties`.
+ */
+// NOTE: production fills these from the client's location and TLS handshake.
+// Locally every request gets the same fixed values (an Austin, Texas client on
+// the DFW colo); only `httpProtocol` follows the request.
+export function localRequestCf(httpVersion = "HTTP/1.1"): Record<string, unknown> {
+  return {
+    asn: 395747,
+    asOrganization: "Local Development",
+    colo: "DFW",
+    country: "US",
+    continent: "NA",
+    region: "Texas",
+    regionCode: "TX",
+    city: "Austin",
+    postalCode: "78701",
+    metroCode: "635",
+    latitude: "30.27130",
+    longitude: "-97.74260",
+    timezone: "America/Chicago",
+    clientTcpRtt: 1,
+    clientAcceptEncoding: "gzip, deflate, br",
+    edgeRequestKeepAliveStatus: 1,
+    httpProtocol: httpVersion,
+    requestPriority: "",
+    tlsVersion: "TLSv1.3",
+    tlsCipher: "AEAD-AES128-GCM-SHA256",
+    tlsClientAuth: {
+      certPresented: "0",
+      certVerified: "NONE",
+      certRevoked: "0",
+      certIssuerDN: "",
+      certSubjectDN: "",
+      certIssuerDNRFC2253: "",
+      certSubjectDNRFC2253: "",
+      certIssuerDNLegacy: "",
+      certSubjectDNLegacy: "",
+      certSerial: "",
+      certIssuerSerial: "",
+      certSKI: "",
+      certIssuerSKI: "",
+      certFingerprintSHA1: "",
+      certFingerprintSHA256: "",
+      certNotBefore: "",
+      certNotAfter: "",
+    },
+  };
+}
+
+/** Attaches `cf` to a request the way the runtime does: a read-only property. */
+export function attachCf(request: Request, cf: Record<string, unknown>): Request {
+  if (!("cf" in request) || (request as Request & { cf?: unknown }).cf === undefined) {
+    Object.defineProperty(request, "cf", { value: cf, enumerable: true, configurable: true });
+  }
+  return request;
+}
+
+/** Formats an error for a log line: the stack when there is one. */
+export function describeError(error: unknown): string {
+  if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
+  return String(error);
+}

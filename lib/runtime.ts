@@ -1,0 +1,185 @@
+// Loads a Worker module and dispatches events to it.
+//
+// A Worker is either a default-exported object with `fetch`, `scheduled` and
+// `queue` methods called as `(event, env, ctx)`, or a default-exported class
+// extending `WorkerEntrypoint`, constructed with `(ctx, env)` for each event
+// and called as `(event)`.
+
+import { dirname, sep } from "node:path";
+import { fileURLToPath } from "node:url";
+import type { WorkerConfig } from "./config.ts";
+import { LocalExecutionContext, attachCf, localRequestCf } from "./execution-context.ts";
+import { registerCloudflareModules, WORKER_ENTRYPOINT_BRAND } from "./plugin.ts";
+import { log } from "./log.ts";
+
+type HandlerName = "fetch" | "scheduled" | "queue";
+
+type Handler = (...args: unknown[]) => unknown;
+
+/** The default export, resolved once per load so later changes to the object do not affect dispatch. */
+type Entrypoint =
+  | { kind: "object"; target: object; handlers: Partial<Record<HandlerName, Handler>> }
+  | { kind: "class"; target: new (ctx: unknown, env: unknown) => Record<string, unknown> };
+
+/** The result of a `scheduled` event, as the `/cdn-cgi/handler/scheduled` route reports it. */
+export interface ScheduledResult {
+  outcome: "ok" | "exception";
+  noRetry: boolean;
+}
+
+/** bunflare's own `lib/` directory: its modules stay loaded across reloads so class identities hold. */
+const LIB_DIR = dirname(fileURLToPath(import.meta.url)) + sep;
+
+/** Loads one Worker module and dispatches events to it, reloading it on request. */
+export class WorkerRuntime {
+  private entrypoint: Entrypoint | null = null;
+
+  /** Incremented on every load, for log lines. */
+  generation = 0;
+
+  constructor(
+    readonly config: WorkerConfig,
+    readonly env: Record<string, unknown>,
+    private readonly script: string,
+  ) {}
+
+  /** Imports the Worker module (first load) and resolves its default export. */
+  async load(): Promise<void> {
+    registerCloudflareModules();
+
+    const module = (await import(this.script)) as Record<string, unknown>;
+    this.entrypoint = resolveEntrypoint(module, this.script);
+    this.generation += 1;
+  }
+
+  /**
+   * Drops the Worker's own modules from Bun's module cache and imports the
+   * entry again, so edited files and their importers evaluate anew. Storage and
+   * the `env` object are untouched. On failure the previous module stays active.
+   */
+  async reload(): Promise<void> {
+    clearModuleCache(this.moduleRoots());
+    await this.load();
+  }
+
+  /**
+   * Adopts an already-imported module namespace instead of importing one, for
+   * the register preload where Bun itself imports the entry.
+   */
+  adopt(module: Record<string, unknown>): void {
+    registerCloudflareModules();
+    this.entrypoint = resolveEntrypoint(module, this.script);
+    this.generation += 1;
+  }
+
+  /** Dispatches a fetch event; the handler's error propagates to the caller. */
+  async fetch(request: Request, httpVersion = "HTTP/1.1"): Promise<Response> {
+    attachCf(request, localRequestCf(httpVersion));
+    const ctx = new LocalExecutionContext({}, `${this.config.name} fetch`);
+
+    let response: unknown;
+    try {
+      response = await this.invoke("fetch", request, ctx);
+    } catch (error) {
+      if (ctx.passThrough) {
+        log.warn("passThroughOnException() has no origin to forward to locally; returning the error", {
+          worker: this.config.name,
+        });
+      }
+      throw error;
+    }
+
+    if (!(response instanceof Response)) {
+      throw new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
+    }
+    return response;
+  }
+
+  /** Dispatches a scheduled event and reports its outcome; the handler's error is logged. */
+  async scheduled(cron: string, scheduledTime = Date.now()): Promise<ScheduledResult> {
+    let noRetry = false;
+    const controller = {
+      cron,
+      scheduledTime,
+      noRetry: () => {
+        noRetry = true;
+      },
+    };
+    const ctx = new LocalExecutionContext({}, `${this.config.name} scheduled`);
+
+    try {
+      await this.invoke("scheduled", controller, ctx);
+      return { outcome: "ok", noRetry };
+    } catch (error) {
+      log.error("scheduled handler threw", { worker: this.config.name, cron, error: String(error) });
+      return { outcome: "exception", noRetry };
+    }
+  }
+
+  /** Dispatches a queue batch; the handler's error propagates so the queue engine can retry. */
+  async queue(batch: unknown): Promise<void> {
+    const ctx = new LocalExecutionContext({}, `${this.config.name} queue`);
+    await this.invoke("queue", batch, ctx);
+  }
+
+  private async invoke(name: HandlerName, event: unknown, ctx: LocalExecutionContext): Promise<unknown> {
+    const entrypoint = this.entrypoint;
+    if (!entrypoint) throw new Error(`Worker ${this.config.name} is not loaded`);
+
+    if (entrypoint.kind === "object") {
+      const handler = entrypoint.handlers[name];
+      if (!handler) throw new Error(`Handler does not export a ${name}() function.`);
+      return await handler.call(entrypoint.target, event, this.env, ctx);
+    }
+
+    const instance = new entrypoint.target(ctx, this.env);
+    const handler = instance[name];
+    if (typeof handler !== "function") throw new Error(`Handler does not export a ${name}() function.`);
+    return await handler.call(instance, event);
+  }
+
+  /** Directories whose modules belong to the Worker: the entry's folder, the config's and the build's watch dirs. */
+  private moduleRoots(): string[] {
+    const roots = [dirname(this.script), this.config.rootDir, ...(this.config.build?.watchDir ?? [])];
+    return roots.map((root) => (root.endsWith(sep) ? root : root + sep));
+  }
+}
+
+/** Resolves the module's default export into an entrypoint, or throws naming what is wrong. */
+function resolveEntrypoint(module: Record<string, unknown>, script: string): Entrypoint {
+  const exported = module.default;
+
+  if (typeof exported === "function" && (exported as unknown as Record<symbol, unknown>)[WORKER_ENTRYPOINT_BRAND]) {
+    return { kind: "class", target: exported as Extract<Entrypoint, { kind: "class" }>["target"] };
+  }
+
+  if (typeof exported === "object" && exported !== null) {
+    const handlers: Partial<Record<HandlerName, Handler>> = {};
+    for (const name of ["fetch", "scheduled", "queue"] as const) {
+      const value = (exported as Record<string, unknown>)[name];
+      if (typeof value === "function") handlers[name] = value as Handler;
+    }
+    return { kind: "object", target: exported, handlers };
+  }
+
+  if (exported === undefined) {
+    throw new TypeError(
+      `${script} has no default export. Export an object with a fetch() method or a class extending WorkerEntrypoint; service-worker syntax (addEventListener) is not supported.`,
+    );
+  }
+  throw new TypeError(
+    `The default export of ${script} is a ${typeof exported}. Export an object with a fetch() method or a class extending WorkerEntrypoint.`,
+  );
+}
+
+/**
+ * Removes cached modules under `roots` (outside node_modules and outside
+ * bunflare's `lib/`) from Bun's module cache, so the next import evaluates them again.
+ */
+function clearModuleCache(roots: string[]): void {
+  const cache = require.cache as Record<string, unknown>;
+  for (const path of Object.keys(cache)) {
+    if (path.startsWith(LIB_DIR) || path.includes(`${sep}node_modules${sep}`)) continue;
+    if (roots.some((root) => path.startsWith(root))) delete cache[path];
+  }
+}
