@@ -105,7 +105,7 @@ test("dev runs the build command before reload", async () => {
   await child.waitFor(/Reloaded test-worker/);
 
   expect(await (await fetch(url)).text()).toBe("built v2");
-  expect(child.count(/Running custom build/)).toBe(2);
+  expect(child.count(/\[custom build\] Running:/)).toBe(2);
 });
 
 test("dev keeps serving after a broken edit", async () => {

@@ -3,12 +3,12 @@
 
 import { dirname, resolve } from "node:path";
 import type { Server } from "bun";
-import { ConfigError, loadConfig, type WorkerConfig } from "./config.ts";
+import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
 import { buildEnv, openStorage, replaceEnv } from "./env.ts";
 import { waitUntilSettled } from "./execution-context.ts";
 import { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
 import { createRequestHandler, serveWorker } from "./dev/server.ts";
-import { runBuildCommand, watchSources } from "./dev/watch.ts";
+import { watchSources } from "./dev/watch.ts";
 import { log } from "./log.ts";
 
 export interface StartWorkerOptions {
@@ -65,7 +65,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     );
   }
 
-  if (config.build) await runBuildCommand(config.build);
+  if (config.build) await runBuild(config);
 
   const storage = openStorage(config.persistTo);
   const env = replaceEnv(buildEnv(config, storage));
@@ -78,7 +78,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
 
   // Reloads are serialised by the watcher; a manual reload() may overlap one, which only re-imports twice.
   const reload = async (reason: string) => {
-    if (config.build) await runBuildCommand(config.build);
+    if (config.build) await runBuild(config);
     await runtime.reload();
     replaceEnv(buildEnv(config, storage));
     log.info(`Reloaded ${config.name} after ${reason}`);

@@ -4,12 +4,11 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import packageJson from "../../package.json" with { type: "json" };
-import { ConfigError, loadConfig, type WorkerConfig } from "../config.ts";
+import { BuildError, ConfigError, loadConfig, type WorkerConfig } from "../config.ts";
 import { openStorage } from "../env.ts";
 import { startWorker } from "../worker.ts";
 import { runKvCommand } from "./kv-command.ts";
 import { runD1Command } from "./d1-command.ts";
-import { BuildError } from "./watch.ts";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 

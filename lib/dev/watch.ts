@@ -1,9 +1,7 @@
-// Watches a Worker's sources and reloads it after a change, running the
-// config's build command first when there is one.
+// Watches a Worker's sources and reloads it after a change.
 
 import { watch, type FSWatcher } from "node:fs";
 import { dirname, join, sep } from "node:path";
-import type { BuildConfig } from "../config.ts";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 
@@ -12,26 +10,6 @@ const DEBOUNCE_MS = 100;
 
 /** Directory names whose changes never trigger a reload (state, dependencies, VCS). */
 const IGNORED_DIRS = new Set(["node_modules", ".git", ".bunflare", ".wrangler"]);
-
-/** A failed custom build, reported by the CLI as one line. */
-export class BuildError extends Error {
-  constructor(readonly command: string, readonly exitCode: number) {
-    super(`The custom build failed with exit code ${exitCode}: ${command}`);
-    this.name = "BuildError";
-  }
-}
-
-/** Runs `build.command` in a shell in `build.cwd`, throwing a `BuildError` when it exits non-zero. */
-export async function runBuildCommand(build: BuildConfig): Promise<void> {
-  log.info(`Running custom build: ${build.command}`);
-  const child = Bun.spawn(["sh", "-c", build.command], {
-    cwd: build.cwd,
-    stdout: "inherit",
-    stderr: "inherit",
-  });
-  const exitCode = await child.exited;
-  if (exitCode !== 0) throw new BuildError(build.command, exitCode);
-}
 
 export interface WatchOptions {
   /** Directories to watch recursively. */
