@@ -22,6 +22,7 @@ use rusqlite::{Connection, StatementStatus, MAIN_DB};
 use std::cell::Cell;
 use std::ffi::CString;
 use std::fmt::{Display, Write};
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -338,7 +339,17 @@ struct Counters {
 /// Runs the statements in `sql` and appends `{"columns":…,"rows":…,"meta":…}`
 /// for the last one to `out`. Values in `params` are consumed in order, each
 /// statement taking as many as it has parameters.
-fn run_query(connection: &Connection, sql: &str, params: &[Value], out: &mut String) -> Result<(), D1Error> {
+///
+/// `known_size` is the file size after this handle's last write. Reading the
+/// size costs a read transaction of its own, so only writing statements
+/// refresh it.
+fn run_query(
+    connection: &Connection,
+    known_size: &AtomicI64,
+    sql: &str,
+    params: &[Value],
+    out: &mut String,
+) -> Result<(), D1Error> {
     let started = Instant::now();
     let changes_before = connection.total_changes();
     let last_row_id_before = connection.last_insert_rowid();
@@ -346,15 +357,14 @@ fn run_query(connection: &Connection, sql: &str, params: &[Value], out: &mut Str
     // Single statements (the hot path) go through the cache; only SQL that
     // SQLite reports as several statements is split.
     let mut counters = Counters::default();
-    let mut size_before = None;
     let body_start = out.len();
     // rusqlite prepares the rest of the SQL to detect a second statement, so
     // a later statement that needs an earlier one's table fails to prepare:
     // any failure of SQL that splits into several statements takes this path.
-    match run_statement(connection, sql, params, out, &mut counters, &mut size_before) {
+    match run_statement(connection, sql, params, out, &mut counters) {
         Err(D1Error::Sqlite { .. }) if split_statements(sql).len() > 1 => {
             out.truncate(body_start);
-            run_several(connection, sql, params, out, &mut counters, &mut size_before)?;
+            run_several(connection, sql, params, out, &mut counters)?;
         }
         result => result?,
     }
@@ -363,10 +373,22 @@ fn run_query(connection: &Connection, sql: &str, params: &[Value], out: &mut Str
     // triggers included, as production counts them.
     let changes = connection.total_changes() - changes_before;
     let last_row_id = connection.last_insert_rowid();
-    let size_after = database_size(connection)?;
-    let size_changed = size_before.is_some_and(|before| before != size_after);
+    // NOTE: a read reports the size after this handle's last write, so it
+    // misses growth from other handles or processes until this one writes.
+    let size_before = known_size.load(Ordering::Relaxed);
+    let size_after = if counters.may_write {
+        let size = database_size(connection)?;
+        known_size.store(size, Ordering::Relaxed);
+        size
+    } else {
+        size_before
+    };
+    let size_changed = size_after != size_before;
     let changed_db = changes > 0 || last_row_id != last_row_id_before || size_changed;
-    let duration = started.elapsed().as_secs_f64() * 1000.0;
+    // Milliseconds to the microsecond, written with integer formatting
+    // because float formatting cost a tenth of a whole `SELECT 1` call.
+    let micros = started.elapsed().as_micros();
+    let (whole_ms, fraction_us) = (micros / 1000, micros % 1000);
 
     // NOTE: production counts rows_written per table and index row written, and
     // rows_read per row scanned. Here rows_written is rows changed, and
@@ -376,9 +398,9 @@ fn run_query(connection: &Connection, sql: &str, params: &[Value], out: &mut Str
     let _ = write!(
         out,
         ",\"meta\":{{\"served_by\":\"{SERVED_BY}\",\"served_by_region\":\"local\",\"served_by_primary\":true,\
-\"duration\":{duration:?},\"changes\":{changes},\"last_row_id\":{last_row_id},\"changed_db\":{changed_db},\
+\"duration\":{whole_ms}.{fraction_us:03},\"changes\":{changes},\"last_row_id\":{last_row_id},\"changed_db\":{changed_db},\
 \"size_after\":{size_after},\"rows_read\":{},\"rows_written\":{rows_written},\
-\"timings\":{{\"sql_duration_ms\":{duration:?}}},\"total_attempts\":1}}}}",
+\"timings\":{{\"sql_duration_ms\":{whole_ms}.{fraction_us:03}}},\"total_attempts\":1}}}}",
         counters.rows_read
     );
     Ok(())
@@ -391,7 +413,6 @@ fn run_statement(
     params: &[Value],
     out: &mut String,
     counters: &mut Counters,
-    size_before: &mut Option<i64>,
 ) -> Result<(), D1Error> {
     let mut statement = prepare_user(connection, sql)?;
     if statement.parameter_count() != params.len() {
@@ -404,12 +425,8 @@ fn run_statement(
         statement.raw_bind_parameter(index + 1, value)?;
     }
 
-    // Only a statement that can write needs the size before it, for changed_db.
     if !statement.readonly() {
         counters.may_write = true;
-        if size_before.is_none() {
-            *size_before = Some(database_size(connection)?);
-        }
     }
 
     out.push_str("{\"columns\":[");
@@ -456,7 +473,6 @@ fn run_several(
     params: &[Value],
     out: &mut String,
     counters: &mut Counters,
-    size_before: &mut Option<i64>,
 ) -> Result<(), D1Error> {
     let statements = split_statements(sql);
     let mut work = |connection: &Connection| -> Result<(), D1Error> {
@@ -467,7 +483,7 @@ fn run_several(
             let (own, rest) = remaining.split_at(wanted);
             remaining = rest;
             out.truncate(body_start);
-            run_statement(connection, statement_sql, own, out, counters, size_before)?;
+            run_statement(connection, statement_sql, own, out, counters)?;
         }
         if !remaining.is_empty() {
             return Err(D1Error::WrongParameterCount { expected: params.len() - remaining.len(), given: params.len() });
@@ -509,6 +525,8 @@ fn parse_batch(json: &str) -> Result<Vec<BatchStatement>, D1Error> {
 /// A D1 database: its file, its connection, and the engine's operations on them.
 pub struct D1 {
     database: Arc<Database>,
+    /// File size in bytes after this handle's last write, for `meta.size_after`.
+    size: AtomicI64,
 }
 
 impl D1 {
@@ -524,7 +542,8 @@ impl D1 {
             connection.set_limit(Limit::SQLITE_LIMIT_COLUMN, MAX_COLUMNS_PER_TABLE)?;
             connection.authorizer(Some(authorize))?;
         }
-        Ok(D1 { database })
+        let size = database_size(&database.lock())?;
+        Ok(D1 { database, size: AtomicI64::new(size) })
     }
 
     /// Runs one prepared statement and returns its result as JSON.
@@ -535,7 +554,7 @@ impl D1 {
         }
         let connection = self.database.lock();
         let mut out = String::with_capacity(256);
-        run_query(&connection, sql, &params, &mut out)?;
+        run_query(&connection, &self.size, sql, &params, &mut out)?;
         Ok(out)
     }
 
@@ -555,7 +574,7 @@ impl D1 {
                 if index > 0 {
                     out.push(',');
                 }
-                run_query(connection, &statement.sql, &statement.params, &mut out)?;
+                run_query(connection, &self.size, &statement.sql, &statement.params, &mut out)?;
             }
             out.push(']');
             Ok(out)
@@ -587,7 +606,7 @@ impl D1 {
                 }
                 let started = Instant::now();
                 scratch.clear();
-                run_query(connection, line, &[], &mut scratch).map_err(|cause| D1Error::Exec {
+                run_query(connection, &self.size, line, &[], &mut scratch).map_err(|cause| D1Error::Exec {
                     line: index + 1,
                     text: line.clone(),
                     cause: Box::new(cause),
