@@ -13,7 +13,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class D1Database {
   /** Opens the database `databaseName` (file `d1/<databaseName>.sqlite`) in `storage`. */
   constructor(storage: Storage, databaseName: string)
-  /** The `database_name` this handle was opened with. */
+  /** Returns the `database_name` this handle was opened with. */
   get name(): string
   /**
    * Runs one statement with JSON-encoded params and returns
@@ -52,7 +52,7 @@ export declare function advanceClock(ms: number): number
 /** Returns bunflare's current time in milliseconds since the Unix epoch. */
 export declare function clockNow(): number
 
-/** What `exec` returns, in production's field names. */
+/** The result of `exec`, with production's field names. */
 export interface D1ExecResult {
   count: number
   duration: number

@@ -626,6 +626,13 @@ describe("d1 command", () => {
     );
   });
 
+  test("global flags are accepted", async () => {
+    const { out, context } = setup();
+    const args = ["execute", "DB", "--command", "SELECT 1 AS one", "--persist-to", ".x", "--env", "dev", "--local"];
+    expect(await runD1Command(args, context)).toBe(0);
+    expect(out.join("\n")).toContain("│ one │");
+  });
+
   test("bad flags are rejected", async () => {
     const { errors, context } = setup();
     expect(await runD1Command(["execute", "DB"], context)).toBe(1);

@@ -49,19 +49,19 @@ const TRANSACTION_STATEMENT_MESSAGE: &str = "To execute a transaction, please us
 /// JS error's message is `"<code>: <message>"` on Cloudflare too.
 #[derive(Debug)]
 pub enum D1Error {
-    /// SQLite rejected or failed a statement; `name` is the primary result code.
+    /// SQLite rejected or failed a statement. `name` is the primary result code.
     Sqlite { message: String, name: &'static str },
     /// The number of bound values differs from the statement's parameters.
-    WrongParameterCount { expected: usize, given: usize },
+    WrongParameterCount { expected: usize, bound: usize },
     /// User SQL tried `BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT` or `RELEASE`.
     TransactionStatement,
     /// The SQL (or batch) contains no statement at all.
     NoStatements,
-    /// A bound value is not one D1 accepts; the TS layer rejects these first.
+    /// A bound value is not one D1 accepts. The TS layer rejects these first.
     UnsupportedValue { value: String },
     /// The request JSON from the TS layer could not be parsed.
     InvalidRequest(String),
-    /// One line of `exec` failed; `line` counts from 1.
+    /// One line of `exec` failed. `line` counts from 1.
     Exec { line: usize, text: String, cause: Box<D1Error> },
     Storage(StorageError),
 }
@@ -109,7 +109,7 @@ impl From<rusqlite::Error> for D1Error {
                 name: primary_code_name(error.extended_code),
             },
             rusqlite::Error::InvalidParameterCount(given, expected) => {
-                D1Error::WrongParameterCount { expected, given }
+                D1Error::WrongParameterCount { expected, bound: given }
             }
             other => D1Error::Sqlite { message: other.to_string(), name: "SQLITE_ERROR" },
         }
@@ -212,7 +212,7 @@ fn is_complete(sql: &str) -> bool {
     unsafe { rusqlite::ffi::sqlite3_complete(text.as_ptr()) != 0 }
 }
 
-/// Returns true when `sql` holds nothing but whitespace, `--` and `/* */` comments.
+/// Returns true when `sql` contains nothing but whitespace, `--` and `/* */` comments.
 pub fn is_blank_sql(sql: &str) -> bool {
     let mut rest = sql.trim_start();
     loop {
@@ -418,7 +418,7 @@ fn run_statement(
     if statement.parameter_count() != params.len() {
         return Err(D1Error::WrongParameterCount {
             expected: statement.parameter_count(),
-            given: params.len(),
+            bound: params.len(),
         });
     }
     for (index, value) in params.iter().enumerate() {
@@ -465,7 +465,7 @@ fn run_statement(
     Ok(())
 }
 
-/// Runs SQL that holds several statements, in one transaction unless the
+/// Runs SQL that contains several statements, in one transaction unless the
 /// caller already opened one, and keeps the last statement's rows.
 fn run_several(
     connection: &Connection,
@@ -479,14 +479,17 @@ fn run_several(
         let mut remaining = params;
         let body_start = out.len();
         for statement_sql in &statements {
-            let wanted = prepare_user(connection, statement_sql)?.parameter_count().min(remaining.len());
-            let (own, rest) = remaining.split_at(wanted);
+            let needed = prepare_user(connection, statement_sql)?.parameter_count().min(remaining.len());
+            let (own, rest) = remaining.split_at(needed);
             remaining = rest;
             out.truncate(body_start);
             run_statement(connection, statement_sql, own, out, counters)?;
         }
         if !remaining.is_empty() {
-            return Err(D1Error::WrongParameterCount { expected: params.len() - remaining.len(), given: params.len() });
+            return Err(D1Error::WrongParameterCount {
+                expected: params.len() - remaining.len(),
+                bound: params.len(),
+            });
         }
         Ok(())
     };
@@ -648,7 +651,7 @@ pub struct D1Database {
     name: String,
 }
 
-/// What `exec` returns, in production's field names.
+/// The result of `exec`, with production's field names.
 #[napi(object)]
 pub struct D1ExecResult {
     pub count: u32,
@@ -664,7 +667,7 @@ impl D1Database {
         Ok(D1Database { engine, name: database_name })
     }
 
-    /// The `database_name` this handle was opened with.
+    /// Returns the `database_name` this handle was opened with.
     #[napi(getter)]
     pub fn name(&self) -> String {
         self.name.clone()
@@ -765,7 +768,7 @@ mod tests {
     fn wrong_parameter_count_is_rejected() {
         let (_data, d1) = open("db");
         let error = d1.query("SELECT ?", Some("[1,2]")).unwrap_err();
-        assert!(matches!(error, D1Error::WrongParameterCount { expected: 1, given: 2 }));
+        assert!(matches!(error, D1Error::WrongParameterCount { expected: 1, bound: 2 }));
     }
 
     #[test]

@@ -13,7 +13,7 @@ import { log } from "../log.ts";
 type NativeD1 = InstanceType<typeof native.D1Database>;
 type NativeStorage = InstanceType<typeof native.Storage>;
 
-/** Builds production's D1 error: the message keeps the code, and `cause` holds the bare message. */
+/** Builds production's D1 error: the message keeps the code, and `cause` contains the bare message. */
 function d1Error(code: string, message: string): Error {
   return new Error(`${code}: ${message}`, { cause: new Error(message) });
 }
@@ -50,7 +50,7 @@ export interface D1ExecResult {
   duration: number;
 }
 
-/** What the engine returns for one statement. */
+/** The engine's result for one statement. */
 interface RawResult {
   columns: string[];
   rows: unknown[][];

@@ -48,6 +48,11 @@ const OPTIONS = {
   preview: { type: "boolean" },
   yes: { type: "boolean", short: "y" },
   help: { type: "boolean", short: "h" },
+  // The caller resolves these global flags into `context` before calling, so
+  // they are accepted here and have no further effect.
+  "persist-to": { type: "string" },
+  config: { type: "string", short: "c" },
+  env: { type: "string", short: "e" },
 } as const;
 
 /** Runs one `bunflare d1` command and returns its exit code. `args` follow the word `d1`. */
