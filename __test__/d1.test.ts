@@ -8,7 +8,11 @@ import { readD1Migrations, applyD1Migrations } from "../lib/d1-migrations.ts";
 import { runD1Command } from "../lib/dev/d1-command.ts";
 import type { WorkerConfig } from "../lib/config.ts";
 
-const NORTHWIND = "/work/shared/data/northwind";
+/** The read-only Northwind data in the shared folder beside the repository. */
+const NORTHWIND =
+  [join(import.meta.dir, "..", "..", "shared", "data", "northwind"), "/work/shared/data/northwind"].find((dir) =>
+    existsSync(join(dir, "schema.sql")),
+  ) ?? "/work/shared/data/northwind";
 
 /** Northwind's data without most orders: every lookup table, products and 50 orders. */
 function northwindSlice(): string {

@@ -194,7 +194,7 @@ export class D1PreparedStatement {
     return toResult<T>(this.#run());
   }
 
-  /** Runs the statement. Like local development (Miniflare), results carry the rows it returned. */
+  /** Runs the statement. As in production, `results` carries any rows it returned (e.g. from RETURNING). */
   async run<T = Record<string, unknown>>(): Promise<D1Result<T>> {
     return toResult<T>(this.#run());
   }
