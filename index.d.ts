@@ -9,6 +9,27 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** The native handle behind one D1 binding (`env.DB`). */
+export declare class D1Database {
+  /** Opens the database `databaseName` (file `d1/<databaseName>.sqlite`) in `storage`. */
+  constructor(storage: Storage, databaseName: string)
+  /** Returns the `database_name` this handle was opened with. */
+  get name(): string
+  /**
+   * Runs one statement with JSON-encoded params and returns
+   * `{"columns":[…],"rows":[[…]],"meta":{…}}` as JSON.
+   */
+  query(sql: string, paramsJson?: string | undefined | null): string
+  /** Runs `[{"sql","params"}]` in one transaction and returns a JSON array of results. */
+  batch(statementsJson: string): string
+  /** Runs each line as SQL without params, all in one transaction. */
+  exec(lines: Array<string>): D1ExecResult
+  /** Returns a bookmark that orders this database's writes, for sessions. */
+  bookmark(): string
+  /** Returns the database as a SQLite file image. */
+  dump(): Buffer
+}
+
 /**
  * A data directory opened by JavaScript. Every binding handle is created
  * from one of these, and it stays open across Worker reloads.
@@ -31,5 +52,17 @@ export declare function advanceClock(ms: number): number
 /** Returns bunflare's current time in milliseconds since the Unix epoch. */
 export declare function clockNow(): number
 
+/** The result of `exec`, with production's field names. */
+export interface D1ExecResult {
+  count: number
+  duration: number
+}
+
 /** Puts bunflare's clock back on the system time. */
 export declare function resetClock(): void
+
+/**
+ * Splits SQL text into statements the way SQLite parses it, dropping
+ * comment-only pieces. Used for migration files and `d1 execute --file`.
+ */
+export declare function splitSqlStatements(sql: string): Array<string>
