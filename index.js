@@ -835,6 +835,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.KvNamespace = nativeBinding.KvNamespace
 module.exports.Storage = nativeBinding.Storage
 module.exports.advanceClock = nativeBinding.advanceClock
 module.exports.clockNow = nativeBinding.clockNow
