@@ -38,7 +38,7 @@ registerErrorClasses({
 });
 
 /** The `type` values of a single `get`, by the code the engine takes. */
-const GET_TYPE_CODES = new Map<string, number>([
+export const GET_TYPE_CODES = new Map<string, number>([
   ["text", 0],
   ["json", 1],
   ["arrayBuffer", 2],
