@@ -86,6 +86,9 @@ export interface KVNamespaceGetWithMetadataResult<Value, Metadata> {
   cacheStatus: string | null;
 }
 
+/** `get`'s second argument for one value type: the type's name or an options object. */
+type TypeArgument<Type extends KVValueType> = Type | { type?: Type; cacheTtl?: number };
+
 type GetArgument = string | KVNamespaceGetOptions | null | undefined;
 
 /** Splits `get`'s second argument (a type name or an options object) into its parts. */
@@ -117,7 +120,7 @@ function bytesToStream(bytes: Uint8Array): ReadableStream<Uint8Array> {
     type: "bytes",
     start(controller) {
       // A byte stream rejects empty chunks, so an empty value is just a closed stream.
-      if (bytes.byteLength > 0) controller.enqueue(bytes);
+      if (bytes.byteLength > 0) controller.enqueue(bytes as Uint8Array<ArrayBuffer>);
       controller.close();
     },
   });
@@ -142,8 +145,12 @@ export class KVNamespace {
   }
 
   /** Reads a value, or up to 100 values at once when `key` is an array. */
-  get(key: string, argument?: GetArgument): Promise<unknown>;
-  get(keys: string[], argument?: GetArgument): Promise<Map<string, unknown>>;
+  get(key: string, argument?: TypeArgument<"text"> | null): Promise<string | null>;
+  get<Value = unknown>(key: string, argument: TypeArgument<"json">): Promise<Value | null>;
+  get(key: string, argument: TypeArgument<"arrayBuffer">): Promise<ArrayBuffer | null>;
+  get(key: string, argument: TypeArgument<"stream">): Promise<ReadableStream | null>;
+  get(keys: string[], argument?: TypeArgument<"text"> | null): Promise<Map<string, string | null>>;
+  get<Value = unknown>(keys: string[], argument: TypeArgument<"json">): Promise<Map<string, Value | null>>;
   async get(key: string | string[], argument?: GetArgument): Promise<unknown> {
     const { type, cacheTtl } = parseGetArgument(argument);
     if (Array.isArray(key)) return this.#getBulk(key, argument, cacheTtl, false);
@@ -156,9 +163,28 @@ export class KVNamespace {
   /** Reads a value with its metadata, or up to 100 of them when `key` is an array. */
   getWithMetadata<Metadata = unknown>(
     key: string,
-    argument?: GetArgument,
-  ): Promise<KVNamespaceGetWithMetadataResult<unknown, Metadata>>;
-  getWithMetadata(keys: string[], argument?: GetArgument): Promise<Map<string, unknown>>;
+    argument?: TypeArgument<"text"> | null,
+  ): Promise<KVNamespaceGetWithMetadataResult<string, Metadata>>;
+  getWithMetadata<Value = unknown, Metadata = unknown>(
+    key: string,
+    argument: TypeArgument<"json">,
+  ): Promise<KVNamespaceGetWithMetadataResult<Value, Metadata>>;
+  getWithMetadata<Metadata = unknown>(
+    key: string,
+    argument: TypeArgument<"arrayBuffer">,
+  ): Promise<KVNamespaceGetWithMetadataResult<ArrayBuffer, Metadata>>;
+  getWithMetadata<Metadata = unknown>(
+    key: string,
+    argument: TypeArgument<"stream">,
+  ): Promise<KVNamespaceGetWithMetadataResult<ReadableStream, Metadata>>;
+  getWithMetadata<Metadata = unknown>(
+    keys: string[],
+    argument?: TypeArgument<"text"> | null,
+  ): Promise<Map<string, { value: string; metadata: Metadata | null } | null>>;
+  getWithMetadata<Value = unknown, Metadata = unknown>(
+    keys: string[],
+    argument: TypeArgument<"json">,
+  ): Promise<Map<string, { value: Value; metadata: Metadata | null } | null>>;
   async getWithMetadata(key: string | string[], argument?: GetArgument): Promise<unknown> {
     const { type, cacheTtl } = parseGetArgument(argument);
     if (Array.isArray(key)) return this.#getBulk(key, argument, cacheTtl, true);
