@@ -98,7 +98,7 @@ test("two writers share one directory", async () => {
   }
   expect(lost).toEqual([]);
 
-  // Each shared key holds the last write of one of the two writers, whole.
+  // Each shared key contains one whole write of one of the two writers.
   for (let slot = 0; slot < 10; slot++) {
     const value = await kv.get(`shared-${slot}`);
     expect(value).toMatch(/^(first|second)-:\d+$/);

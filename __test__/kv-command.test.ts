@@ -57,7 +57,7 @@ test("put then get by binding", async () => {
   expect(get.code).toBe(0);
   expect(get.stdout).toBe("hello\n");
 
-  // The Worker's binding sees the same entry.
+  // The Worker's binding reads the same entry.
   const kv = createKVNamespace(context.storage, "cache-namespace-id");
   expect(await kv.get("greeting")).toBe("hello");
 });

@@ -2,11 +2,11 @@
 //! the `kv_entries` table of `data.sqlite`.
 //!
 //! Every method is one synchronous napi call that validates its arguments,
-//! touches SQLite once and shapes the result. Validation mirrors production
-//! in two layers: the Workers runtime checks key names before sending a
-//! request (`TypeError`s and the 414 key-length error), and the KV service
-//! checks the rest and responds with an HTTP status, which the runtime turns
-//! into `Error("KV <METHOD> failed: <status> <message>")`. Messages follow
+//! touches SQLite once and shapes the result. Validation mirrors production's
+//! two layers. The Workers runtime checks key names before it sends a request
+//! (the `TypeError`s and the 414 key-length error). The KV service checks the
+//! rest and responds with an HTTP status, which the runtime turns into
+//! `Error("KV <METHOD> failed: <status> <message>")`. Messages follow
 //! workerd's `kv.c++` and Miniflare's KV validator.
 //!
 //! Keys are stored as BLOBs so that SQLite compares them with `memcmp`: that
@@ -69,8 +69,9 @@ impl Method {
     }
 }
 
-/// How a single `get` returns the value. JavaScript passes the index of the
-/// type name in `GET_TYPE_NAMES`, or any other number for an unknown name.
+/// The value type of a single `get`. JavaScript passes the code that
+/// `GET_TYPE_CODES` in `lib/bindings/kv.ts` gives the type name, or any other
+/// number for an unknown name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum ValueType {
     Text,
@@ -422,7 +423,7 @@ fn decode_cursor(cursor: &str) -> Result<Vec<u8>, KvError> {
         .collect()
 }
 
-/// A value read by a single `get`, in the shape its type asks for.
+/// A value read by a single `get`, in the shape its type requests.
 ///
 /// The napi methods convert it to a JS string or Buffer; keeping napi types
 /// out of the engine lets the unit tests run without a JavaScript runtime.
@@ -490,7 +491,7 @@ impl KvNamespace {
         }
     }
 
-    /// Validates and runs a single `get`, returning the value in the shape `type_code` asks for.
+    /// Validates and runs a single `get`, returning the value in the shape `type_code` requests.
     fn get_single(
         &self,
         key: &str,
@@ -748,7 +749,7 @@ impl KvNamespace {
         KvNamespace::open(storage.data.main().clone(), namespace_id)
     }
 
-    /// The namespace id this handle reads and writes.
+    /// Returns the namespace id this handle reads and writes.
     #[napi(getter)]
     pub fn namespace_id(&self) -> String {
         self.namespace.clone()

@@ -206,6 +206,8 @@ export class KVNamespace {
             ? undefined
             : String(argument.type)
           : String(argument);
+    // NOTE: the Map follows request order and keeps every key. workerd builds
+    // it from a JSON object, which puts integer-like keys first and skips them.
     const names = keys.map(String);
     const json = callNative(() => this.#native.getBulk(names, explicitType, cacheTtl, withMetadata));
     const values = JSON.parse(json) as unknown[];
@@ -242,7 +244,12 @@ export class KVNamespace {
     if (ArrayBuffer.isView(value)) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
 
     callNative(() => this.#native.validatePutKey(name));
+
+    // The whole stream is read before the engine checks its size, so a value
+    // over the limit is held in memory once before it is rejected.
     if (value instanceof ReadableStream) return new Uint8Array(await new Response(value).arrayBuffer());
+
+    // NOTE: numbers and booleans are rejected here; workerd may instead convert them to strings.
     throw new TypeError(INVALID_VALUE_MESSAGE);
   }
 

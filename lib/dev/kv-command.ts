@@ -19,9 +19,9 @@ export interface KvCommandContext {
   /** The open data directory (`Storage.open(config.persistTo)`). */
   storage: Storage;
   config: WorkerConfig;
-  /** Where normal output goes; defaults to the process's stdout. */
+  /** Writer for normal output; defaults to the process's stdout. */
   stdout?: (chunk: string | Uint8Array) => void;
-  /** Where error messages go; defaults to the process's stderr. */
+  /** Writer for error messages; defaults to the process's stderr. */
   stderr?: (text: string) => void;
 }
 
