@@ -16,7 +16,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class KvNamespace {
   /** Opens the KV namespace `namespaceId` in `storage`'s `data.sqlite`. */
   constructor(storage: Storage, namespaceId: string)
-  /** The namespace id this handle reads and writes. */
+  /** Returns the namespace id this handle reads and writes. */
   get namespaceId(): string
   /**
    * Reads one value, or null when the key is missing or expired.

@@ -104,32 +104,67 @@ pub enum KvError {
     /// The runtime's check for `""`.
     EmptyKey,
     /// The runtime's check for `.` and `..`.
-    IllegalKey { key: String },
+    IllegalKey {
+        key: String,
+    },
     /// The runtime's (and the service's) check of the key's UTF-8 length.
-    KeyTooLong { method: Method, length: usize },
+    KeyTooLong {
+        method: Method,
+        length: usize,
+    },
     /// The service's check for `""`, reached by bulk `get`.
-    ServiceEmptyKey { method: Method },
+    ServiceEmptyKey {
+        method: Method,
+    },
     /// The service's check for `.` and `..`, reached by bulk `get`.
-    ServiceIllegalKey { method: Method, key: String },
+    ServiceIllegalKey {
+        method: Method,
+        key: String,
+    },
     /// A single `get` with a type other than text, json, arrayBuffer or stream.
     InvalidType,
     /// A bulk `get` with a type other than text or json.
-    BulkInvalidType { type_name: String },
-    BulkTooManyKeys { count: usize },
+    BulkInvalidType {
+        type_name: String,
+    },
+    BulkTooManyKeys {
+        count: usize,
+    },
     BulkNoKeys,
     BulkNotJson,
-    BulkTooLarge { length: usize },
-    InvalidCacheTtl { method: Method, value: String },
-    ValueTooLarge { length: usize },
-    MetadataTooLarge { length: usize },
+    BulkTooLarge {
+        length: usize,
+    },
+    InvalidCacheTtl {
+        method: Method,
+        value: String,
+    },
+    ValueTooLarge {
+        length: usize,
+    },
+    MetadataTooLarge {
+        length: usize,
+    },
     /// Metadata that is not JSON text; only the CLI can send such metadata.
     InvalidMetadata,
-    InvalidExpirationTtl { value: String },
-    ExpirationTtlTooSmall { value: String },
-    InvalidExpiration { value: String },
-    ExpirationTooSoon { value: String },
-    ListLimitTooLarge { value: String },
-    InvalidCursor { cursor: String },
+    InvalidExpirationTtl {
+        value: String,
+    },
+    ExpirationTtlTooSmall {
+        value: String,
+    },
+    InvalidExpiration {
+        value: String,
+    },
+    ExpirationTooSoon {
+        value: String,
+    },
+    ListLimitTooLarge {
+        value: String,
+    },
+    InvalidCursor {
+        cursor: String,
+    },
     Storage(StorageError),
 }
 
@@ -265,7 +300,11 @@ fn format_number(value: f64) -> String {
     if value.is_nan() {
         "NaN".into()
     } else if value.is_infinite() {
-        if value > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if value > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else if value.fract() == 0.0 && value.abs() < 1e15 {
         format!("{}", value as i64)
     } else {
@@ -279,10 +318,15 @@ fn validate_key(method: Method, key: &str) -> Result<(), KvError> {
         return Err(KvError::EmptyKey);
     }
     if key == "." || key == ".." {
-        return Err(KvError::IllegalKey { key: key.to_string() });
+        return Err(KvError::IllegalKey {
+            key: key.to_string(),
+        });
     }
     if key.len() > MAX_KEY_BYTES {
-        return Err(KvError::KeyTooLong { method, length: key.len() });
+        return Err(KvError::KeyTooLong {
+            method,
+            length: key.len(),
+        });
     }
     Ok(())
 }
@@ -293,10 +337,16 @@ fn validate_service_key(method: Method, key: &str) -> Result<(), KvError> {
         return Err(KvError::ServiceEmptyKey { method });
     }
     if key == "." || key == ".." {
-        return Err(KvError::ServiceIllegalKey { method, key: key.to_string() });
+        return Err(KvError::ServiceIllegalKey {
+            method,
+            key: key.to_string(),
+        });
     }
     if key.len() > MAX_KEY_BYTES {
-        return Err(KvError::KeyTooLong { method, length: key.len() });
+        return Err(KvError::KeyTooLong {
+            method,
+            length: key.len(),
+        });
     }
     Ok(())
 }
@@ -305,10 +355,12 @@ fn validate_service_key(method: Method, key: &str) -> Result<(), KvError> {
 /// has no edge cache to keep values in.
 fn validate_cache_ttl(method: Method, cache_ttl: Option<f64>) -> Result<(), KvError> {
     match cache_ttl {
-        Some(ttl) if ttl.is_nan() || ttl.trunc() < MIN_CACHE_TTL_SECONDS as f64 => Err(KvError::InvalidCacheTtl {
-            method,
-            value: format_number(ttl.trunc()),
-        }),
+        Some(ttl) if ttl.is_nan() || ttl.trunc() < MIN_CACHE_TTL_SECONDS as f64 => {
+            Err(KvError::InvalidCacheTtl {
+                method,
+                value: format_number(ttl.trunc()),
+            })
+        }
         _ => Ok(()),
     }
 }
@@ -320,7 +372,11 @@ fn validate_cache_ttl(method: Method, cache_ttl: Option<f64>) -> Result<(), KvEr
 /// fractions are truncated here too.
 // NOTE: a non-numeric option reaches this function as NaN and is reported as
 // "Invalid expiration of NaN"; production's runtime may reject it earlier.
-fn resolve_expiration(expiration: Option<f64>, expiration_ttl: Option<f64>, now: i64) -> Result<Option<i64>, KvError> {
+fn resolve_expiration(
+    expiration: Option<f64>,
+    expiration_ttl: Option<f64>,
+    now: i64,
+) -> Result<Option<i64>, KvError> {
     if let Some(ttl) = expiration_ttl {
         let ttl = ttl.trunc();
         let value = format_number(ttl);
@@ -355,7 +411,9 @@ fn resolve_expiration(expiration: Option<f64>, expiration_ttl: Option<f64>, now:
 fn validate_value_and_metadata(value_length: usize, metadata: Option<&str>) -> Result<(), KvError> {
     if let Some(metadata) = metadata {
         if metadata.len() > MAX_METADATA_BYTES {
-            return Err(KvError::MetadataTooLarge { length: metadata.len() });
+            return Err(KvError::MetadataTooLarge {
+                length: metadata.len(),
+            });
         }
 
         // `list` embeds stored metadata into its JSON output as it is, so it must parse.
@@ -365,7 +423,9 @@ fn validate_value_and_metadata(value_length: usize, metadata: Option<&str>) -> R
     }
 
     if value_length > MAX_VALUE_BYTES {
-        return Err(KvError::ValueTooLarge { length: value_length });
+        return Err(KvError::ValueTooLarge {
+            length: value_length,
+        });
     }
     Ok(())
 }
@@ -413,13 +473,17 @@ fn encode_cursor(key: &[u8]) -> String {
 
 /// Decodes a cursor made by `encode_cursor` back into the last listed key.
 fn decode_cursor(cursor: &str) -> Result<Vec<u8>, KvError> {
-    let invalid = || KvError::InvalidCursor { cursor: cursor.to_string() };
-    if cursor.len() % 2 != 0 || cursor.len() > MAX_KEY_BYTES * 2 {
+    let invalid = || KvError::InvalidCursor {
+        cursor: cursor.to_string(),
+    };
+    if !cursor.len().is_multiple_of(2) || cursor.len() > MAX_KEY_BYTES * 2 {
         return Err(invalid());
     }
     (0..cursor.len())
         .step_by(2)
-        .map(|i| u8::from_str_radix(cursor.get(i..i + 2).ok_or_else(invalid)?, 16).map_err(|_| invalid()))
+        .map(|i| {
+            u8::from_str_radix(cursor.get(i..i + 2).ok_or_else(invalid)?, 16).map_err(|_| invalid())
+        })
         .collect()
 }
 
@@ -450,6 +514,9 @@ pub struct KvValueWithMetadata {
     pub metadata: Option<String>,
 }
 
+/// A stored value's bytes and its metadata as JSON text.
+type ValueAndMetadata = (Vec<u8>, Option<String>);
+
 /// One KV namespace in a data directory. Every method is a synchronous call
 /// that does all of its work, validation included, in one crossing.
 #[napi]
@@ -461,11 +528,18 @@ pub struct KvNamespace {
 impl KvNamespace {
     /// Opens the namespace `namespace` in an already opened data directory.
     pub fn open(database: Arc<Database>, namespace: String) -> KvNamespace {
-        KvNamespace { database, namespace }
+        KvNamespace {
+            database,
+            namespace,
+        }
     }
 
     /// Reads one live entry: its value and, when asked, its metadata.
-    fn read_entry(&self, key: &str, with_metadata: bool) -> Result<Option<(Vec<u8>, Option<String>)>, KvError> {
+    fn read_entry(
+        &self,
+        key: &str,
+        with_metadata: bool,
+    ) -> Result<Option<ValueAndMetadata>, KvError> {
         let now = now_seconds();
         let connection = self.database.lock();
 
@@ -477,13 +551,22 @@ impl KvNamespace {
         let row = connection
             .prepare_cached(sql)?
             .query_row(params![self.namespace, key.as_bytes()], |row| {
-                Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Option<i64>>(1)?, row.get::<_, Option<String>>(2)?))
+                Ok((
+                    row.get::<_, Vec<u8>>(0)?,
+                    row.get::<_, Option<i64>>(1)?,
+                    row.get::<_, Option<String>>(2)?,
+                ))
             })
             .optional()?;
 
         match row {
             Some((_, expiration, _)) if is_expired(expiration, now) => {
-                purge_expired(&connection, &self.namespace, &[key.as_bytes().to_vec()], now);
+                purge_expired(
+                    &connection,
+                    &self.namespace,
+                    &[key.as_bytes().to_vec()],
+                    now,
+                );
                 Ok(None)
             }
             Some((value, _, metadata)) => Ok(Some((value, metadata))),
@@ -560,17 +643,27 @@ impl KvNamespace {
     ///
     /// A limit of zero or less is ignored, because workerd only sends a
     /// positive limit to the service.
-    pub fn list_json(&self, prefix: Option<&str>, limit: Option<f64>, cursor: Option<&str>) -> Result<String, KvError> {
+    pub fn list_json(
+        &self,
+        prefix: Option<&str>,
+        limit: Option<f64>,
+        cursor: Option<&str>,
+    ) -> Result<String, KvError> {
         let limit = match limit {
             Some(limit) if limit.trunc() > MAX_LIST_KEYS as f64 => {
-                return Err(KvError::ListLimitTooLarge { value: format_number(limit.trunc()) })
+                return Err(KvError::ListLimitTooLarge {
+                    value: format_number(limit.trunc()),
+                })
             }
             Some(limit) if limit.trunc() >= 1.0 => limit.trunc() as usize,
             _ => MAX_LIST_KEYS,
         };
         let prefix = prefix.unwrap_or("").as_bytes();
         if prefix.len() > MAX_KEY_BYTES {
-            return Err(KvError::KeyTooLong { method: Method::Get, length: prefix.len() });
+            return Err(KvError::KeyTooLong {
+                method: Method::Get,
+                length: prefix.len(),
+            });
         }
 
         // The first key after the cursor's key K is K followed by a NUL byte,
@@ -587,7 +680,8 @@ impl KvNamespace {
         let now = now_seconds();
         let connection = self.database.lock();
         let mut expired: Vec<Vec<u8>> = Vec::new();
-        let mut listed: Vec<(Vec<u8>, Option<i64>, Option<String>)> = Vec::with_capacity(limit.min(64) + 1);
+        let mut listed: Vec<(Vec<u8>, Option<i64>, Option<String>)> =
+            Vec::with_capacity(limit.min(64) + 1);
         {
             let mut statement = connection.prepare_cached(
                 "SELECT key, expiration, metadata FROM kv_entries
@@ -634,7 +728,11 @@ impl KvNamespace {
         let as_json = match type_name {
             None | Some("") | Some("text") => false,
             Some("json") => true,
-            Some(other) => return Err(KvError::BulkInvalidType { type_name: other.to_string() }),
+            Some(other) => {
+                return Err(KvError::BulkInvalidType {
+                    type_name: other.to_string(),
+                })
+            }
         };
         if keys.len() > MAX_BULK_GET_KEYS {
             return Err(KvError::BulkTooManyKeys { count: keys.len() });
@@ -649,8 +747,9 @@ impl KvNamespace {
 
         let now = now_seconds();
         let connection = self.database.lock();
-        let mut statement = connection
-            .prepare_cached("SELECT value, expiration, metadata FROM kv_entries WHERE namespace = ?1 AND key = ?2")?;
+        let mut statement = connection.prepare_cached(
+            "SELECT value, expiration, metadata FROM kv_entries WHERE namespace = ?1 AND key = ?2",
+        )?;
         let mut expired: Vec<Vec<u8>> = Vec::new();
         let mut output = String::from("[");
         let mut total_bytes = 0usize;
@@ -661,7 +760,11 @@ impl KvNamespace {
             }
             let row = statement
                 .query_row(params![self.namespace, key.as_bytes()], |row| {
-                    Ok((row.get::<_, Vec<u8>>(0)?, row.get::<_, Option<i64>>(1)?, row.get::<_, Option<String>>(2)?))
+                    Ok((
+                        row.get::<_, Vec<u8>>(0)?,
+                        row.get::<_, Option<i64>>(1)?,
+                        row.get::<_, Option<String>>(2)?,
+                    ))
                 })
                 .optional()?;
             let (value, metadata) = match row {
@@ -679,7 +782,9 @@ impl KvNamespace {
 
             total_bytes += value.len();
             if total_bytes > MAX_BULK_GET_BYTES {
-                return Err(KvError::BulkTooLarge { length: total_bytes });
+                return Err(KvError::BulkTooLarge {
+                    length: total_bytes,
+                });
             }
 
             if with_metadata {
@@ -759,21 +864,42 @@ impl KvNamespace {
     /// `typeCode` is 0 text, 1 json, 2 arrayBuffer, 3 stream; any other
     /// number raises production's unknown-type error when the key exists.
     #[napi]
-    pub fn get(&self, key: String, type_code: u32, cache_ttl: Option<f64>) -> napi::Result<Option<Either<String, Buffer>>> {
-        Ok(self.get_single(&key, type_code, cache_ttl, false)?.map(|(value, _)| value.into_js()))
+    pub fn get(
+        &self,
+        key: String,
+        type_code: u32,
+        cache_ttl: Option<f64>,
+    ) -> napi::Result<Option<Either<String, Buffer>>> {
+        Ok(self
+            .get_single(&key, type_code, cache_ttl, false)?
+            .map(|(value, _)| value.into_js()))
     }
 
     /// Reads one value and its metadata (as JSON text), or null when the key is missing or expired.
     #[napi]
-    pub fn get_with_metadata(&self, key: String, type_code: u32, cache_ttl: Option<f64>) -> napi::Result<Option<KvValueWithMetadata>> {
+    pub fn get_with_metadata(
+        &self,
+        key: String,
+        type_code: u32,
+        cache_ttl: Option<f64>,
+    ) -> napi::Result<Option<KvValueWithMetadata>> {
         Ok(self
             .get_single(&key, type_code, cache_ttl, true)?
-            .map(|(value, metadata)| KvValueWithMetadata { value: value.into_js(), metadata }))
+            .map(|(value, metadata)| KvValueWithMetadata {
+                value: value.into_js(),
+                metadata,
+            }))
     }
 
     /// Reads up to 100 keys at once; returns the JSON text of an array in request order.
     #[napi]
-    pub fn get_bulk(&self, keys: Vec<String>, type_name: Option<String>, cache_ttl: Option<f64>, with_metadata: bool) -> napi::Result<String> {
+    pub fn get_bulk(
+        &self,
+        keys: Vec<String>,
+        type_name: Option<String>,
+        cache_ttl: Option<f64>,
+        with_metadata: bool,
+    ) -> napi::Result<String> {
         Ok(self.get_bulk_json(&keys, type_name.as_deref(), cache_ttl, with_metadata)?)
     }
 
@@ -787,7 +913,13 @@ impl KvNamespace {
         expiration_ttl: Option<f64>,
         metadata: Option<String>,
     ) -> napi::Result<()> {
-        Ok(self.put_entry(&key, value.as_bytes(), expiration, expiration_ttl, metadata.as_deref())?)
+        Ok(self.put_entry(
+            &key,
+            value.as_bytes(),
+            expiration,
+            expiration_ttl,
+            metadata.as_deref(),
+        )?)
     }
 
     /// Stores a binary value. `metadata` is JSON text; expirations are in seconds.
@@ -818,7 +950,12 @@ impl KvNamespace {
 
     /// Lists keys; returns the JSON text of production's list result.
     #[napi]
-    pub fn list(&self, prefix: Option<String>, limit: Option<f64>, cursor: Option<String>) -> napi::Result<String> {
+    pub fn list(
+        &self,
+        prefix: Option<String>,
+        limit: Option<f64>,
+        cursor: Option<String>,
+    ) -> napi::Result<String> {
         Ok(self.list_json(prefix.as_deref(), limit, cursor.as_deref())?)
     }
 }
@@ -835,24 +972,37 @@ mod tests {
     }
 
     fn text(kv: &KvNamespace, key: &str) -> Option<String> {
-        kv.get_single(key, 0, None, false).unwrap().map(|(value, _)| match value {
-            Value::Text(text) => text,
-            Value::Bytes(_) => panic!("text get returned bytes"),
-        })
+        kv.get_single(key, 0, None, false)
+            .unwrap()
+            .map(|(value, _)| match value {
+                Value::Text(text) => text,
+                Value::Bytes(_) => panic!("text get returned bytes"),
+            })
     }
 
-    fn list(kv: &KvNamespace, prefix: Option<&str>, limit: Option<f64>, cursor: Option<&str>) -> serde_json::Value {
+    fn list(
+        kv: &KvNamespace,
+        prefix: Option<&str>,
+        limit: Option<f64>,
+        cursor: Option<&str>,
+    ) -> serde_json::Value {
         serde_json::from_str(&kv.list_json(prefix, limit, cursor).unwrap()).unwrap()
     }
 
     fn names(page: &serde_json::Value) -> Vec<String> {
-        page["keys"].as_array().unwrap().iter().map(|k| k["name"].as_str().unwrap().to_string()).collect()
+        page["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["name"].as_str().unwrap().to_string())
+            .collect()
     }
 
     #[test]
     fn put_then_get_round_trips() {
         let (_data, kv) = namespace("ns");
-        kv.put_entry("a", b"1", None, None, Some("{\"m\":1}")).unwrap();
+        kv.put_entry("a", b"1", None, None, Some("{\"m\":1}"))
+            .unwrap();
         assert_eq!(text(&kv, "a").as_deref(), Some("1"));
         let (_, metadata) = kv.get_single("a", 0, None, true).unwrap().unwrap();
         assert_eq!(metadata.as_deref(), Some("{\"m\":1}"));
@@ -870,10 +1020,18 @@ mod tests {
     #[test]
     fn key_limits_match_production() {
         let (_data, kv) = namespace("ns");
-        assert!(matches!(validate_key(Method::Get, ""), Err(KvError::EmptyKey)));
-        assert!(matches!(validate_key(Method::Get, ".."), Err(KvError::IllegalKey { .. })));
+        assert!(matches!(
+            validate_key(Method::Get, ""),
+            Err(KvError::EmptyKey)
+        ));
+        assert!(matches!(
+            validate_key(Method::Get, ".."),
+            Err(KvError::IllegalKey { .. })
+        ));
         assert!(validate_key(Method::Get, &"a".repeat(MAX_KEY_BYTES)).is_ok());
-        let error = kv.put_entry(&"é".repeat(257), b"", None, None, None).unwrap_err();
+        let error = kv
+            .put_entry(&"é".repeat(257), b"", None, None, None)
+            .unwrap_err();
         assert_eq!(
             error.to_string(),
             "KV PUT failed: 414 UTF-8 encoded length of 514 exceeds key length limit of 512."
@@ -888,26 +1046,54 @@ mod tests {
             kv.put_entry("k", &big, None, None, None),
             Err(KvError::ValueTooLarge { length }) if length == MAX_VALUE_BYTES + 1
         ));
-        kv.put_entry("k", &big[..MAX_VALUE_BYTES], None, None, None).unwrap();
+        kv.put_entry("k", &big[..MAX_VALUE_BYTES], None, None, None)
+            .unwrap();
         let metadata = format!("\"{}\"", "x".repeat(MAX_METADATA_BYTES - 1));
         assert!(matches!(
             kv.put_entry("k", b"", None, None, Some(&metadata)),
             Err(KvError::MetadataTooLarge { length: 1025 })
         ));
-        assert!(matches!(kv.put_entry("k", b"", None, None, Some("{")), Err(KvError::InvalidMetadata)));
+        assert!(matches!(
+            kv.put_entry("k", b"", None, None, Some("{")),
+            Err(KvError::InvalidMetadata)
+        ));
     }
 
     #[test]
     fn expiration_options_are_checked() {
         let now = 1_000_000;
-        assert_eq!(resolve_expiration(None, Some(60.0), now).unwrap(), Some(now + 60));
-        assert_eq!(resolve_expiration(Some(1.0), Some(120.5), now).unwrap(), Some(now + 120));
-        assert!(matches!(resolve_expiration(None, Some(0.0), now), Err(KvError::InvalidExpirationTtl { .. })));
-        assert!(matches!(resolve_expiration(None, Some(59.0), now), Err(KvError::ExpirationTtlTooSmall { .. })));
-        assert!(matches!(resolve_expiration(Some(f64::NAN), None, now), Err(KvError::InvalidExpiration { .. })));
-        assert!(matches!(resolve_expiration(Some(now as f64), None, now), Err(KvError::InvalidExpiration { .. })));
-        assert!(matches!(resolve_expiration(Some((now + 59) as f64), None, now), Err(KvError::ExpirationTooSoon { .. })));
-        assert_eq!(resolve_expiration(Some((now + 60) as f64), None, now).unwrap(), Some(now + 60));
+        assert_eq!(
+            resolve_expiration(None, Some(60.0), now).unwrap(),
+            Some(now + 60)
+        );
+        assert_eq!(
+            resolve_expiration(Some(1.0), Some(120.5), now).unwrap(),
+            Some(now + 120)
+        );
+        assert!(matches!(
+            resolve_expiration(None, Some(0.0), now),
+            Err(KvError::InvalidExpirationTtl { .. })
+        ));
+        assert!(matches!(
+            resolve_expiration(None, Some(59.0), now),
+            Err(KvError::ExpirationTtlTooSmall { .. })
+        ));
+        assert!(matches!(
+            resolve_expiration(Some(f64::NAN), None, now),
+            Err(KvError::InvalidExpiration { .. })
+        ));
+        assert!(matches!(
+            resolve_expiration(Some(now as f64), None, now),
+            Err(KvError::InvalidExpiration { .. })
+        ));
+        assert!(matches!(
+            resolve_expiration(Some((now + 59) as f64), None, now),
+            Err(KvError::ExpirationTooSoon { .. })
+        ));
+        assert_eq!(
+            resolve_expiration(Some((now + 60) as f64), None, now).unwrap(),
+            Some(now + 60)
+        );
     }
 
     #[test]
@@ -921,7 +1107,11 @@ mod tests {
             .unwrap();
         assert_eq!(names(&list(&kv, None, None, None)), Vec::<String>::new());
         assert_eq!(text(&kv, "old"), None);
-        let count: i64 = data.main().lock().query_row("SELECT count(*) FROM kv_entries", [], |r| r.get(0)).unwrap();
+        let count: i64 = data
+            .main()
+            .lock()
+            .query_row("SELECT count(*) FROM kv_entries", [], |r| r.get(0))
+            .unwrap();
         assert_eq!(count, 0);
     }
 
@@ -932,7 +1122,10 @@ mod tests {
         for key in ["\u{1F600}", "\u{FF61}", "b", "a", "B"] {
             kv.put_entry(key, b"", None, None, None).unwrap();
         }
-        assert_eq!(names(&list(&kv, None, None, None)), vec!["B", "a", "b", "\u{FF61}", "\u{1F600}"]);
+        assert_eq!(
+            names(&list(&kv, None, None, None)),
+            vec!["B", "a", "b", "\u{FF61}", "\u{1F600}"]
+        );
     }
 
     #[test]
@@ -951,7 +1144,8 @@ mod tests {
     fn cursor_pages_through_all_keys() {
         let (_data, kv) = namespace("ns");
         for i in 0..25 {
-            kv.put_entry(&format!("k{i:03}"), b"", None, None, None).unwrap();
+            kv.put_entry(&format!("k{i:03}"), b"", None, None, None)
+                .unwrap();
         }
         let mut seen = Vec::new();
         let mut cursor: Option<String> = None;
@@ -971,18 +1165,28 @@ mod tests {
     #[test]
     fn list_limit_is_checked() {
         let (_data, kv) = namespace("ns");
-        assert!(matches!(kv.list_json(None, Some(1001.0), None), Err(KvError::ListLimitTooLarge { .. })));
+        assert!(matches!(
+            kv.list_json(None, Some(1001.0), None),
+            Err(KvError::ListLimitTooLarge { .. })
+        ));
         assert!(kv.list_json(None, Some(0.0), None).is_ok());
-        assert!(matches!(kv.list_json(None, None, Some("zz")), Err(KvError::InvalidCursor { .. })));
+        assert!(matches!(
+            kv.list_json(None, None, Some("zz")),
+            Err(KvError::InvalidCursor { .. })
+        ));
     }
 
     #[test]
     fn bulk_get_returns_request_order() {
         let (_data, kv) = namespace("ns");
-        kv.put_entry("a", b"{\"n\":1}", None, None, Some("[1]")).unwrap();
+        kv.put_entry("a", b"{\"n\":1}", None, None, Some("[1]"))
+            .unwrap();
         kv.put_entry("b", b"\"two\"", None, None, None).unwrap();
         let keys = vec!["b".to_string(), "missing".to_string(), "a".to_string()];
-        assert_eq!(kv.get_bulk_json(&keys, Some("json"), None, false).unwrap(), "[\"two\",null,{\"n\":1}]");
+        assert_eq!(
+            kv.get_bulk_json(&keys, Some("json"), None, false).unwrap(),
+            "[\"two\",null,{\"n\":1}]"
+        );
         assert_eq!(
             kv.get_bulk_json(&keys, None, None, true).unwrap(),
             "[{\"value\":\"\\\"two\\\"\",\"metadata\":null},null,{\"value\":\"{\\\"n\\\":1}\",\"metadata\":[1]}]"
@@ -993,14 +1197,23 @@ mod tests {
     fn bulk_get_limits() {
         let (_data, kv) = namespace("ns");
         let many: Vec<String> = (0..=MAX_BULK_GET_KEYS).map(|i| i.to_string()).collect();
-        assert!(matches!(kv.get_bulk_json(&many, None, None, false), Err(KvError::BulkTooManyKeys { .. })));
-        assert!(matches!(kv.get_bulk_json(&[], None, None, false), Err(KvError::BulkNoKeys)));
+        assert!(matches!(
+            kv.get_bulk_json(&many, None, None, false),
+            Err(KvError::BulkTooManyKeys { .. })
+        ));
+        assert!(matches!(
+            kv.get_bulk_json(&[], None, None, false),
+            Err(KvError::BulkNoKeys)
+        ));
         assert!(matches!(
             kv.get_bulk_json(&["a".into()], Some("stream"), None, false),
             Err(KvError::BulkInvalidType { .. })
         ));
         kv.put_entry("x", b"not json", None, None, None).unwrap();
-        assert!(matches!(kv.get_bulk_json(&["x".into()], Some("json"), None, false), Err(KvError::BulkNotJson)));
+        assert!(matches!(
+            kv.get_bulk_json(&["x".into()], Some("json"), None, false),
+            Err(KvError::BulkNotJson)
+        ));
     }
 
     #[test]
