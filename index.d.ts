@@ -31,6 +31,40 @@ export declare class D1Database {
 }
 
 /**
+ * One KV namespace in a data directory. Every method is a synchronous call
+ * that does all of its work, validation included, in one crossing.
+ */
+export declare class KvNamespace {
+  /** Opens the KV namespace `namespaceId` in `storage`'s `data.sqlite`. */
+  constructor(storage: Storage, namespaceId: string)
+  /** Returns the namespace id this handle reads and writes. */
+  get namespaceId(): string
+  /**
+   * Reads one value, or null when the key is missing or expired.
+   * `typeCode` is 0 text, 1 json, 2 arrayBuffer, 3 stream; any other
+   * number raises production's unknown-type error when the key exists.
+   */
+  get(key: string, typeCode: number, cacheTtl?: number | undefined | null): string | Buffer | null
+  /** Reads one value and its metadata (as JSON text), or null when the key is missing or expired. */
+  getWithMetadata(key: string, typeCode: number, cacheTtl?: number | undefined | null): KvValueWithMetadata | null
+  /** Reads up to 100 keys at once; returns the JSON text of an array in request order. */
+  getBulk(keys: Array<string>, typeName: string | undefined | null, cacheTtl: number | undefined | null, withMetadata: boolean): string
+  /** Stores a string value. `metadata` is JSON text; expirations are in seconds. */
+  putText(key: string, value: string, expiration?: number | undefined | null, expirationTtl?: number | undefined | null, metadata?: string | undefined | null): void
+  /** Stores a binary value. `metadata` is JSON text; expirations are in seconds. */
+  putBytes(key: string, value: Uint8Array, expiration?: number | undefined | null, expirationTtl?: number | undefined | null, metadata?: string | undefined | null): void
+  /**
+   * Checks a key as `put` does, so that the binding can reject a bad key
+   * before it reads a stream or rejects the value's type, as production does.
+   */
+  validatePutKey(key: string): void
+  /** Removes one key. */
+  delete(key: string): void
+  /** Lists keys; returns the JSON text of production's list result. */
+  list(prefix?: string | undefined | null, limit?: number | undefined | null, cursor?: string | undefined | null): string
+}
+
+/**
  * A data directory opened by JavaScript. Every binding handle is created
  * from one of these, and it stays open across Worker reloads.
  */
@@ -56,6 +90,14 @@ export declare function clockNow(): number
 export interface D1ExecResult {
   count: number
   duration: number
+}
+
+/** A value read for `getWithMetadata`. */
+export interface KvValueWithMetadata {
+  /** A string for text and json, a Buffer for arrayBuffer and stream. */
+  value: string | Buffer
+  /** The metadata as JSON text, or null when the key has none. */
+  metadata?: string
 }
 
 /** Puts bunflare's clock back on the system time. */

@@ -836,6 +836,7 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.D1Database = nativeBinding.D1Database
+module.exports.KvNamespace = nativeBinding.KvNamespace
 module.exports.Storage = nativeBinding.Storage
 module.exports.advanceClock = nativeBinding.advanceClock
 module.exports.clockNow = nativeBinding.clockNow

@@ -6,12 +6,14 @@
 
 /// Each entry is one migration, applied in its own transaction.
 pub const MIGRATIONS: &[&str] = &[
-    // 1: Workers KV. Keys are TEXT with SQLite's BINARY collation, which
-    // compares UTF-8 bytes, so `ORDER BY key` is production's byte order.
-    // A rowid table (not WITHOUT ROWID) because values reach 25 MiB.
+    // 1: Workers KV. Keys are the UTF-8 bytes of the key as a BLOB, which
+    // SQLite compares with memcmp, so `ORDER BY key` is production's byte
+    // order and a prefix is a byte range (NUL and pattern characters
+    // included). `expiration` is in seconds since the epoch. A rowid table
+    // (not WITHOUT ROWID) because values reach 25 MiB.
     "CREATE TABLE kv_entries (
         namespace TEXT NOT NULL,
-        key TEXT NOT NULL,
+        key BLOB NOT NULL,
         value BLOB NOT NULL,
         expiration INTEGER,
         metadata TEXT,
