@@ -306,6 +306,28 @@ describe("errors", () => {
     const error = await rejection(db.prepare(`SELECT '${"x".repeat(100_000)}'`).all());
     expect(error.message).toBe("D1_ERROR: statement too long: SQLITE_TOOBIG");
   });
+
+  test("too many columns hit the limit", async () => {
+    const { db } = openDb();
+    const columns = Array.from({ length: 101 }, (_, i) => `c${i} INTEGER`).join(", ");
+    const error = await rejection(db.prepare(`CREATE TABLE wide (${columns})`).run());
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toBe("D1_ERROR: too many columns on wide: SQLITE_ERROR");
+  });
+
+  test("attach is not authorized", async () => {
+    const { db, dir } = openDb();
+    const target = join(dir, "attached.sqlite");
+    for (const sql of [`ATTACH DATABASE '${target}' AS other`, "DETACH DATABASE other"]) {
+      const error = await rejection(db.prepare(sql).run());
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toBe("D1_ERROR: not authorized: SQLITE_AUTH");
+    }
+    const exec = await rejection(db.exec(`ATTACH DATABASE '${target}' AS other`));
+    expect(exec.message).toStartWith("D1_EXEC_ERROR: Error in line 1:");
+    expect(exec.message).toEndWith("not authorized: SQLITE_AUTH");
+    expect(existsSync(target)).toBe(false);
+  });
 });
 
 describe("batch", () => {

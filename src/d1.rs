@@ -146,18 +146,26 @@ thread_local! {
     static REJECTED_TRANSACTION: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Rejects transaction control in user SQL while it is being prepared. SQLite
-/// calls this at prepare time only, so cached statements cost nothing here.
+/// Rejects transaction control, ATTACH and DETACH in user SQL while it is
+/// being prepared. SQLite calls this at prepare time only, so cached
+/// statements cost nothing here.
+///
+/// Production's SQLite layer (workerd's `SqliteDatabase::isAuthorized`) denies
+/// ATTACH and DETACH, and SQLite reports a denial as "not authorized" with
+/// SQLITE_AUTH. Here a denial also keeps user SQL from creating or reading
+/// files outside the data directory.
 fn authorize(context: AuthContext<'_>) -> Authorization {
-    let transaction_control = matches!(
-        context.action,
-        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. }
-    );
-    if transaction_control && PREPARING_USER_SQL.get() {
-        REJECTED_TRANSACTION.set(true);
-        return Authorization::Deny;
+    if !PREPARING_USER_SQL.get() {
+        return Authorization::Allow;
     }
-    Authorization::Allow
+    match context.action {
+        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
+            REJECTED_TRANSACTION.set(true);
+            Authorization::Deny
+        }
+        AuthAction::Attach { .. } | AuthAction::Detach { .. } => Authorization::Deny,
+        _ => Authorization::Allow,
+    }
 }
 
 /// Prepares user SQL through the statement cache, with transaction control rejected.
