@@ -171,3 +171,36 @@ test("killed D1 writer keeps acknowledged batches", async () => {
   expect(integrityCheck(dir)).toBe("ok");
   expect(integrityCheck(dir, join("d1", "durable-db.sqlite"))).toBe("ok");
 });
+
+test("D1 write waits out another process's long lock", async () => {
+  const dir = tempDir();
+  const db = createD1Database(native.Storage.open(dir), "shared-db");
+  await db.exec("CREATE TABLE events (source TEXT NOT NULL)");
+
+  // The other process holds the write lock for longer than SQLite's own
+  // busy timeout (5 s), as a long `bunflare d1 execute --file` would.
+  const holder = Bun.spawn(
+    [
+      process.execPath,
+      "-e",
+      `import { Database } from "bun:sqlite";
+       const database = new Database(${JSON.stringify(join(dir, "d1", "shared-db.sqlite"))});
+       database.run("BEGIN IMMEDIATE");
+       database.run("INSERT INTO events (source) VALUES ('holder')");
+       console.log("locked");
+       await Bun.sleep(6000);
+       database.run("COMMIT");`,
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const reader = holder.stdout.getReader();
+  const { value } = await reader.read();
+  expect(new TextDecoder().decode(value)).toBe("locked\n");
+
+  const result = await db.prepare("INSERT INTO events (source) VALUES ('binding')").run();
+  expect(result.meta.changes).toBe(1);
+  expect(await holder.exited).toBe(0);
+
+  const sources = await db.prepare("SELECT source FROM events ORDER BY source").raw<[string]>();
+  expect(sources).toEqual([["binding"], ["holder"]]);
+}, 20_000);

@@ -12,7 +12,7 @@
 //! inside it.
 
 use crate::errors::{to_napi, ErrorCode, StorageError};
-use crate::storage::{write_transaction, Database, Storage};
+use crate::storage::{retry_busy_with, write_transaction, Database, Storage};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
@@ -83,6 +83,13 @@ impl Display for D1Error {
             D1Error::Exec { line, text, cause } => write!(f, "Error in line {line}: {text}: {cause}"),
             D1Error::Storage(error) => write!(f, "{error}"),
         }
+    }
+}
+
+impl D1Error {
+    /// Returns true when another connection held the lock, so the statement did not run.
+    fn is_busy(&self) -> bool {
+        matches!(self, D1Error::Sqlite { name: "SQLITE_BUSY" | "SQLITE_LOCKED", .. })
     }
 }
 
@@ -565,7 +572,18 @@ impl D1 {
         }
         let connection = self.database.lock();
         let mut out = String::with_capacity(256);
-        run_query(&connection, &self.size, sql, &params, &mut out)?;
+
+        // A statement outside a transaction that finds the database busy has
+        // changed nothing, so it runs again. SQLite's own busy timeout gives up
+        // after 5 s, and another process (`bunflare d1 execute --file`) may
+        // hold the write lock for longer.
+        retry_busy_with(
+            |error: &D1Error| error.is_busy() && connection.is_autocommit(),
+            || {
+                out.clear();
+                run_query(&connection, &self.size, sql, &params, &mut out)
+            },
+        )?;
         Ok(out)
     }
 
