@@ -191,6 +191,15 @@ describe("value conversion", () => {
     expect(typeof value).toBe("number");
   });
 
+  test("lone surrogates bind as U+FFFD", async () => {
+    const { db } = openDb();
+    const row = await db.prepare("SELECT ? AS text").bind("a\uD800b").first<{ text: string }>();
+    expect(row).toEqual({ text: "a\uFFFDb" });
+
+    const [result] = await db.batch([db.prepare("SELECT ? AS text, '\uDC00' AS literal").bind("\uDFFF")]);
+    expect(result!.results).toEqual([{ text: "\uFFFD", literal: "\uFFFD" }]);
+  });
+
   test("undefined is a D1_TYPE_ERROR", () => {
     const { db } = openDb();
     const error = thrown(() => db.prepare("SELECT ?").bind(undefined));
