@@ -232,6 +232,28 @@ test("dev serves edge-case requests", async () => {
   expect(await head.text()).toBe("");
 });
 
+test("dev fails WebSocket upgrades clearly", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `
+      export default {
+        fetch(request) {
+          const [client, server] = Object.values(new WebSocketPair());
+          server.accept();
+          return new Response(null, { status: 101, webSocket: client });
+        },
+      };`,
+  });
+  const { url } = await startDev(cwd);
+
+  const response = await fetch(url, { headers: { upgrade: "websocket", connection: "Upgrade" } });
+
+  expect(response.status).toBe(500);
+  expect(await response.text()).toStartWith(
+    "Error: WebSocketPair is not supported by bunflare yet, so this Worker cannot accept WebSocket upgrades.",
+  );
+});
+
 test("register serves the default export once", async () => {
   const port = freePort();
   const cwd = workerDir({
