@@ -137,6 +137,13 @@ describe("prepared statements", () => {
     expect(result.results).toEqual([{ x: 5 }]);
   });
 
+  test("trailing comments are ignored", async () => {
+    const { db } = openDb();
+    for (const sql of ["SELECT ? AS a; -- trailing", "SELECT ? AS a -- no semicolon", "SELECT ? AS a; /* block; */", "SELECT ? AS a;;"]) {
+      expect((await db.prepare(sql).bind(1).all()).results).toEqual([{ a: 1 }]);
+    }
+  });
+
   test("repeated column names keep the last value", async () => {
     const { db } = openDb();
     expect(await db.prepare("SELECT 1 AS a, 2 AS a").first()).toEqual({ a: 2 });
@@ -366,6 +373,20 @@ describe("batch", () => {
     expect(await db.prepare("SELECT count(*) AS n FROM users").first("n")).toBe(0);
   });
 
+  test("failing multi-statement member rolls back the batch", async () => {
+    const { db } = openDb();
+    await usersTable(db);
+    const error = await rejection(
+      db.batch([
+        db.prepare("INSERT INTO users (name) VALUES ('first')"),
+        db.prepare("INSERT INTO users (name) VALUES ('second'); INSERT INTO missing VALUES (1)"),
+        db.prepare("INSERT INTO users (name) VALUES ('third')"),
+      ]),
+    );
+    expect(error.message).toBe("D1_ERROR: no such table: missing: SQLITE_ERROR");
+    expect(await db.prepare("SELECT count(*) AS n FROM users").first("n")).toBe(0);
+  });
+
   test("concurrent batches do not interleave", async () => {
     const { db } = openDb();
     await db.exec("CREATE TABLE counter (n INTEGER)\nINSERT INTO counter VALUES (0)");
@@ -405,6 +426,16 @@ describe("exec", () => {
     // The failing exec left nothing behind.
     const missing = await rejection(db.prepare("SELECT * FROM t").all());
     expect(missing.message).toBe("D1_ERROR: no such table: t: SQLITE_ERROR");
+  });
+
+  test("semicolons and comments inside strings stay put", async () => {
+    const { db } = openDb();
+    await db.exec("CREATE TABLE notes (text TEXT)");
+    const result = await db.exec(
+      "INSERT INTO notes VALUES ('a;b'); -- c;d\nINSERT INTO notes VALUES ('x -- y'); /* ; */\nINSERT INTO notes VALUES ('/* z */')",
+    );
+    expect(result.count).toBe(3);
+    expect(await db.prepare("SELECT text FROM notes").raw()).toEqual([["a;b"], ["x -- y"], ["/* z */"]]);
   });
 
   test("empty input is rejected", async () => {
