@@ -88,9 +88,9 @@ function toWellFormed(text: string): string {
 function convertValue(value: unknown): unknown {
   const type = typeof value;
   if (type === "number") return value;
-  // NOTE: a lone surrogate has no UTF-8 form. Production's JSON request keeps
-  // it escaped, and SQLite text is UTF-8, so it is assumed to arrive as
-  // U+FFFD there too; here serde_json would reject the escape outright.
+  // NOTE: a lone surrogate has no UTF-8 form, and serde_json rejects its JSON
+  // escape. Production is assumed to store U+FFFD, because its SQLite text is
+  // UTF-8 too.
   if (type === "string") return toWellFormed(value as string);
   if (type === "boolean") return value ? 1 : 0;
   if (value === null) return null;

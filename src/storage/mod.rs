@@ -151,13 +151,14 @@ pub fn retry_busy_with<T, E>(
     let mut started: Option<Instant> = None;
     let mut delay = Duration::from_millis(2);
     loop {
-        match operation() {
-            Err(e) if busy(&e) && started.get_or_insert_with(Instant::now).elapsed() < BUSY_RETRY_LIMIT => {
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_millis(100));
-            }
-            result => return result,
+        let result = operation();
+        let retry = matches!(&result, Err(error) if busy(error))
+            && started.get_or_insert_with(Instant::now).elapsed() < BUSY_RETRY_LIMIT;
+        if !retry {
+            return result;
         }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_millis(100));
     }
 }
 
