@@ -151,3 +151,74 @@ test("cli reports a failed build", async () => {
   expect(output).not.toContain("    at ");
   expect(exitCode).toBe(1);
 });
+
+test("cli commands share state with a busy dev server", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({
+      kv_namespaces: [{ binding: "KV", id: "shared-kv" }],
+      d1_databases: [{ binding: "DB", database_name: "shared-db", database_id: "local" }],
+    }),
+    "src/index.ts": `
+      export default {
+        async fetch(request, env) {
+          const url = new URL(request.url);
+          if (url.pathname === "/setup") {
+            await env.DB.exec("CREATE TABLE events (source TEXT NOT NULL)");
+            return new Response("ready");
+          }
+          if (url.pathname === "/write") {
+            const name = url.searchParams.get("name");
+            await env.DB.batch([env.DB.prepare("INSERT INTO events (source) VALUES (?)").bind(name)]);
+            await env.DB.prepare("INSERT INTO events (source) VALUES (?)").bind(name + "-single").run();
+            await env.KV.put(name, "from the server");
+            return new Response("written");
+          }
+          const count = (like) => env.DB.prepare("SELECT count(*) AS n FROM events WHERE source LIKE ?").bind(like).first("n");
+          let keys = 0;
+          for (let cursor; ; ) {
+            const page = await env.KV.list({ cursor });
+            keys += page.keys.length;
+            if (page.list_complete) break;
+            cursor = page.cursor;
+          }
+          return Response.json({ server: await count("server-%"), cli: await count("cli-%"), keys });
+        },
+      };`,
+  });
+  const child = spawnBun([CLI, "dev", "--port", "0", "--persist-to", "state"], cwd);
+  const [, url] = await child.waitFor(/Ready on (http:\/\/127\.0\.0\.1:\d+\/)/);
+  expect(await (await fetch(new URL("/setup", url))).text()).toBe("ready");
+
+  // Four clients write through the server for as long as the CLI commands run.
+  let running = true;
+  const statuses: number[] = [];
+  const clients = Array.from({ length: 4 }, async (_, client) => {
+    for (let request = 0; running; request++) {
+      const response = await fetch(new URL(`/write?name=server-${client}-${request}`, url), { method: "POST" });
+      statuses.push(response.status);
+      await response.text();
+    }
+  });
+
+  const cliRuns = 5;
+  for (let run = 0; run < cliRuns; run++) {
+    const d1 = await runBun(
+      [CLI, "d1", "execute", "shared-db", "--persist-to", "state", "--command", `INSERT INTO events (source) VALUES ('cli-${run}')`],
+      cwd,
+    );
+    expect(d1.output).not.toContain("✘");
+    expect(d1.exitCode).toBe(0);
+    const kv = await runBun([CLI, "kv", "key", "put", "--binding", "KV", "--persist-to", "state", `cli-${run}`, "from the cli"], cwd);
+    expect(kv.output).not.toContain("✘");
+    expect(kv.exitCode).toBe(0);
+  }
+  running = false;
+  await Promise.all(clients);
+
+  expect(statuses.length).toBeGreaterThan(0);
+  expect(statuses.filter((status) => status !== 200)).toEqual([]);
+  const counts = await (await fetch(new URL("/count", url))).json();
+  expect(counts).toEqual({ server: 2 * statuses.length, cli: cliRuns, keys: statuses.length + cliRuns });
+  expect(child.output).not.toContain("SQLITE_BUSY");
+  expect(child.output).not.toContain("Uncaught");
+}, 30_000);

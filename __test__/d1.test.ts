@@ -137,6 +137,13 @@ describe("prepared statements", () => {
     expect(result.results).toEqual([{ x: 5 }]);
   });
 
+  test("trailing comments are ignored", async () => {
+    const { db } = openDb();
+    for (const sql of ["SELECT ? AS a; -- trailing", "SELECT ? AS a -- no semicolon", "SELECT ? AS a; /* block; */", "SELECT ? AS a;;"]) {
+      expect((await db.prepare(sql).bind(1).all()).results).toEqual([{ a: 1 }]);
+    }
+  });
+
   test("repeated column names keep the last value", async () => {
     const { db } = openDb();
     expect(await db.prepare("SELECT 1 AS a, 2 AS a").first()).toEqual({ a: 2 });
@@ -189,6 +196,15 @@ describe("value conversion", () => {
     const value = await db.prepare("SELECT 9007199254740993 AS big").first("big");
     expect(value).toBe(9007199254740992);
     expect(typeof value).toBe("number");
+  });
+
+  test("lone surrogates bind as U+FFFD", async () => {
+    const { db } = openDb();
+    const row = await db.prepare("SELECT ? AS text").bind("a\uD800b").first<{ text: string }>();
+    expect(row).toEqual({ text: "a\uFFFDb" });
+
+    const [result] = await db.batch([db.prepare("SELECT ? AS text, '\uDC00' AS literal").bind("\uDFFF")]);
+    expect(result!.results).toEqual([{ text: "\uFFFD", literal: "\uFFFD" }]);
   });
 
   test("undefined is a D1_TYPE_ERROR", () => {
@@ -306,6 +322,28 @@ describe("errors", () => {
     const error = await rejection(db.prepare(`SELECT '${"x".repeat(100_000)}'`).all());
     expect(error.message).toBe("D1_ERROR: statement too long: SQLITE_TOOBIG");
   });
+
+  test("too many columns hit the limit", async () => {
+    const { db } = openDb();
+    const columns = Array.from({ length: 101 }, (_, i) => `c${i} INTEGER`).join(", ");
+    const error = await rejection(db.prepare(`CREATE TABLE wide (${columns})`).run());
+    expect(error).toBeInstanceOf(Error);
+    expect(error.message).toBe("D1_ERROR: too many columns on wide: SQLITE_ERROR");
+  });
+
+  test("attach is not authorized", async () => {
+    const { db, dir } = openDb();
+    const target = join(dir, "attached.sqlite");
+    for (const sql of [`ATTACH DATABASE '${target}' AS other`, "DETACH DATABASE other"]) {
+      const error = await rejection(db.prepare(sql).run());
+      expect(error).toBeInstanceOf(Error);
+      expect(error.message).toBe("D1_ERROR: not authorized: SQLITE_AUTH");
+    }
+    const exec = await rejection(db.exec(`ATTACH DATABASE '${target}' AS other`));
+    expect(exec.message).toStartWith("D1_EXEC_ERROR: Error in line 1:");
+    expect(exec.message).toEndWith("not authorized: SQLITE_AUTH");
+    expect(existsSync(target)).toBe(false);
+  });
 });
 
 describe("batch", () => {
@@ -332,6 +370,20 @@ describe("batch", () => {
       ]),
     );
     expect(error.message).toBe("D1_ERROR: UNIQUE constraint failed: users.name: SQLITE_CONSTRAINT");
+    expect(await db.prepare("SELECT count(*) AS n FROM users").first("n")).toBe(0);
+  });
+
+  test("failing multi-statement member rolls back the batch", async () => {
+    const { db } = openDb();
+    await usersTable(db);
+    const error = await rejection(
+      db.batch([
+        db.prepare("INSERT INTO users (name) VALUES ('first')"),
+        db.prepare("INSERT INTO users (name) VALUES ('second'); INSERT INTO missing VALUES (1)"),
+        db.prepare("INSERT INTO users (name) VALUES ('third')"),
+      ]),
+    );
+    expect(error.message).toBe("D1_ERROR: no such table: missing: SQLITE_ERROR");
     expect(await db.prepare("SELECT count(*) AS n FROM users").first("n")).toBe(0);
   });
 
@@ -374,6 +426,16 @@ describe("exec", () => {
     // The failing exec left nothing behind.
     const missing = await rejection(db.prepare("SELECT * FROM t").all());
     expect(missing.message).toBe("D1_ERROR: no such table: t: SQLITE_ERROR");
+  });
+
+  test("semicolons and comments inside strings stay put", async () => {
+    const { db } = openDb();
+    await db.exec("CREATE TABLE notes (text TEXT)");
+    const result = await db.exec(
+      "INSERT INTO notes VALUES ('a;b'); -- c;d\nINSERT INTO notes VALUES ('x -- y'); /* ; */\nINSERT INTO notes VALUES ('/* z */')",
+    );
+    expect(result.count).toBe(3);
+    expect(await db.prepare("SELECT text FROM notes").raw()).toEqual([["a;b"], ["x -- y"], ["/* z */"]]);
   });
 
   test("empty input is rejected", async () => {

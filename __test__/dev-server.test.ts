@@ -1,7 +1,7 @@
 import { test, expect, afterEach } from "bun:test";
 import { writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { CLI, killChildren, REGISTER, fetchWhenListening, freePort, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
+import { CLI, killChildren, REGISTER, fetchWhenListening, freePort, runBun, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
 
 afterEach(killChildren);
 
@@ -119,6 +119,139 @@ test("dev keeps serving after a broken edit", async () => {
   await child.waitFor(/Reload failed; the previous version keeps serving/);
 
   expect(await (await fetch(url)).text()).toBe("good");
+});
+
+test("dev reload names the syntax error", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `export default { fetch() { return new Response("good"); } };`,
+  });
+  const { child } = await startDev(cwd);
+
+  writeFileSync(join(cwd, "src/index.ts"), `export default { fetch() { return new Response("unterminated); } };`);
+  const [failure] = await child.waitFor(/Reload failed[^\n]*\n[^\n]*/);
+
+  expect(failure).toMatch(/src\/index\.ts:1:\d+: Unterminated string literal/);
+});
+
+test("dev exits 1 on a syntax error at start", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `export default { fetch() { return new Response("unterminated); } };`,
+  });
+
+  const { exitCode, output } = await runBun([CLI, "dev", "--port", "0"], cwd);
+
+  expect(exitCode).toBe(1);
+  expect(output).toMatch(/src\/index\.ts:1:\d+: Unterminated string literal/);
+  expect(output).not.toContain("Ready on");
+});
+
+test("dev reload keeps stored data", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({
+      kv_namespaces: [{ binding: "KV", id: "reload-kv" }],
+      d1_databases: [{ binding: "DB", database_name: "reload-db", database_id: "local" }],
+    }),
+    "src/index.ts": `
+      export default {
+        async fetch(request, env) {
+          if (request.method === "PUT") {
+            await env.KV.put("greeting", "stored before the edit");
+            await env.DB.exec("CREATE TABLE notes (text TEXT)");
+            await env.DB.prepare("INSERT INTO notes VALUES (?)").bind("kept").run();
+            return new Response("written");
+          }
+          return new Response("v1");
+        },
+      };`,
+  });
+  const { child, url } = await startDev(cwd);
+  expect(await (await fetch(url, { method: "PUT" })).text()).toBe("written");
+
+  writeFileSync(
+    join(cwd, "src/index.ts"),
+    `export default {
+      async fetch(request, env) {
+        const note = await env.DB.prepare("SELECT text FROM notes").first("text");
+        return Response.json({ kv: await env.KV.get("greeting"), note });
+      },
+    };`,
+  );
+  await child.waitFor(/Reloaded test-worker/);
+
+  expect(await (await fetch(url)).json()).toEqual({ kv: "stored before the edit", note: "kept" });
+});
+
+test("dev serves edge-case requests", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `
+      export default {
+        async fetch(request) {
+          const path = new URL(request.url).pathname;
+          if (path === "/hang") return new Promise(() => {});
+          if (path === "/text") return "not a response";
+          if (path === "/echo") return new Response(String((await request.arrayBuffer()).byteLength));
+          if (path === "/stream") {
+            let sent = 0;
+            return new Response(new ReadableStream({
+              async pull(controller) {
+                if (sent === 3) return controller.close();
+                sent += 1;
+                controller.enqueue(new TextEncoder().encode("chunk " + sent + "\\n"));
+                await Bun.sleep(5);
+              },
+            }));
+          }
+          return new Response("body", { headers: { "x-route": "root" } });
+        },
+      };`,
+  });
+  const { url } = await startDev(cwd);
+
+  // A handler that never settles holds only its own request.
+  const hung = fetch(new URL("/hang", url), { signal: AbortSignal.timeout(200) });
+  expect(await (await fetch(url)).text()).toBe("body");
+  await expect(hung).rejects.toThrow();
+
+  const wrongType = await fetch(new URL("/text", url));
+  expect(wrongType.status).toBe(500);
+  expect(await wrongType.text()).toStartWith(
+    "TypeError: Incorrect type for Promise: the Promise did not resolve to 'Response'.",
+  );
+
+  const eightMiB = new Uint8Array(8 * 1024 * 1024);
+  expect(await (await fetch(new URL("/echo", url), { method: "POST", body: eightMiB })).text()).toBe(String(eightMiB.byteLength));
+
+  expect(await (await fetch(new URL("/stream", url))).text()).toBe("chunk 1\nchunk 2\nchunk 3\n");
+
+  const head = await fetch(url, { method: "HEAD" });
+  expect(head.status).toBe(200);
+  expect(head.headers.get("x-route")).toBe("root");
+  expect(await head.text()).toBe("");
+});
+
+test("dev fails WebSocket upgrades clearly", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `
+      export default {
+        fetch(request) {
+          const [client, server] = Object.values(new WebSocketPair());
+          server.accept();
+          return new Response(null, { status: 101, webSocket: client });
+        },
+      };`,
+  });
+  const { url } = await startDev(cwd);
+
+  const response = await fetch(url, { headers: { upgrade: "websocket", connection: "Upgrade" } });
+
+  expect(response.status).toBe(500);
+  expect(await response.text()).toStartWith(
+    "Error: WebSocketPair is not supported by bunflare yet, so this Worker cannot accept WebSocket upgrades.",
+  );
 });
 
 test("register serves the default export once", async () => {

@@ -3,10 +3,12 @@ import { expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { createD1Database } from "../lib/bindings/d1.ts";
 import { createKVNamespace } from "../lib/bindings/kv.ts";
 import { native } from "../lib/native.ts";
 
 const WRITER = join(import.meta.dir, "fixtures", "kv-writer.ts");
+const D1_WRITER = join(import.meta.dir, "fixtures", "d1-writer.ts");
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "bunflare-durability-"));
@@ -25,9 +27,9 @@ async function readLines(stream: ReadableStream<Uint8Array>): Promise<string[]> 
   return text.split("\n").slice(0, -1);
 }
 
-/** Runs SQLite's own consistency check on data.sqlite, read-only. */
-function integrityCheck(dir: string): string {
-  const database = new Database(join(dir, "data.sqlite"), { readonly: true });
+/** Runs SQLite's own consistency check on `file` (default data.sqlite) of `dir`, read-only. */
+function integrityCheck(dir: string, file = "data.sqlite"): string {
+  const database = new Database(join(dir, file), { readonly: true });
   try {
     const row = database.query("PRAGMA integrity_check").get() as { integrity_check: string };
     return row.integrity_check;
@@ -116,3 +118,89 @@ test("two writers share one directory", async () => {
 
   expect(integrityCheck(dir)).toBe("ok");
 });
+
+/** Starts the D1 writer, reads `acks` acknowledgements, kills it with SIGKILL and returns every complete line. */
+async function killD1WriterAfter(dir: string, acks: number): Promise<number[]> {
+  const child = Bun.spawn([process.execPath, D1_WRITER, dir, "1000000"], { stdout: "pipe", stderr: "pipe" });
+  const reader = child.stdout.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  while (text.split("\n").length <= acks) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  child.kill("SIGKILL");
+  for (;;) {
+    const { value, done } = await reader.read();
+    if (done) break;
+    text += decoder.decode(value, { stream: true });
+  }
+  expect(await child.exited).not.toBe(0);
+  expect(child.signalCode).toBe("SIGKILL");
+  return text.split("\n").slice(0, -1).map(Number);
+}
+
+test("killed D1 writer keeps acknowledged batches", async () => {
+  const dir = tempDir();
+
+  // Three kills at different points of the write stream, on one directory.
+  const acknowledged: number[] = [];
+  for (const acks of [40, 170, 90]) acknowledged.push(...(await killD1WriterAfter(dir, acks)));
+  expect(acknowledged.length).toBeGreaterThanOrEqual(300);
+
+  const storage = native.Storage.open(dir);
+  const db = createD1Database(storage, "durable-db");
+  const kv = createKVNamespace(storage, "durable");
+  const orders = new Set((await db.prepare("SELECT n FROM orders").raw<[number]>()).map(([n]) => n));
+  const lines = new Map(
+    (await db.prepare("SELECT n, length(payload) AS size FROM lines").raw<[number, number]>()).map(([n, size]) => [n, size]),
+  );
+  const missingOrders = acknowledged.filter((n) => !orders.has(n));
+  const missingLines = acknowledged.filter((n) => lines.get(n) !== 4096);
+  const missingKeys: number[] = [];
+  for (const n of acknowledged) if ((await kv.get(`order-${n}`)) !== `value ${n}`) missingKeys.push(n);
+  expect(missingOrders).toEqual([]);
+  expect(missingLines).toEqual([]);
+  expect(missingKeys).toEqual([]);
+
+  // A batch is all or nothing, even when the kill lands inside it.
+  const halfWritten = [...orders].filter((n) => !lines.has(n));
+  expect(halfWritten).toEqual([]);
+
+  expect(integrityCheck(dir)).toBe("ok");
+  expect(integrityCheck(dir, join("d1", "durable-db.sqlite"))).toBe("ok");
+});
+
+test("D1 write waits out another process's long lock", async () => {
+  const dir = tempDir();
+  const db = createD1Database(native.Storage.open(dir), "shared-db");
+  await db.exec("CREATE TABLE events (source TEXT NOT NULL)");
+
+  // The other process holds the write lock for longer than SQLite's own
+  // busy timeout (5 s), as a long `bunflare d1 execute --file` would.
+  const holder = Bun.spawn(
+    [
+      process.execPath,
+      "-e",
+      `import { Database } from "bun:sqlite";
+       const database = new Database(${JSON.stringify(join(dir, "d1", "shared-db.sqlite"))});
+       database.run("BEGIN IMMEDIATE");
+       database.run("INSERT INTO events (source) VALUES ('holder')");
+       console.log("locked");
+       await Bun.sleep(6000);
+       database.run("COMMIT");`,
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const reader = holder.stdout.getReader();
+  const { value } = await reader.read();
+  expect(new TextDecoder().decode(value)).toBe("locked\n");
+
+  const result = await db.prepare("INSERT INTO events (source) VALUES ('binding')").run();
+  expect(result.meta.changes).toBe(1);
+  expect(await holder.exited).toBe(0);
+
+  const sources = await db.prepare("SELECT source FROM events ORDER BY source").raw<[string]>();
+  expect(sources).toEqual([["binding"], ["holder"]]);
+}, 20_000);

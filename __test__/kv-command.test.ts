@@ -159,6 +159,16 @@ test("usage errors exit 1", async () => {
   }
 });
 
+test("global flags are accepted", async () => {
+  const context = setup();
+  const args = ["key", "put", "greeting", "hello", "--binding", "CACHE"];
+  const globalFlags = ["--persist-to", ".x", "--config", "wrangler.jsonc", "-c", "wrangler.jsonc", "--env", "dev", "-e", "dev"];
+  const put = await run(context, ...args, ...globalFlags);
+  expect(put.stderr).toBe("");
+  expect(put.code).toBe(0);
+  expect(await createKVNamespace(context.storage, "cache-namespace-id").get("greeting")).toBe("hello");
+});
+
 test("unknown flag exits 1", async () => {
   const context = setup();
   const result = await run(context, "key", "list", "--binding", "CACHE", "--bogus");

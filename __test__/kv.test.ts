@@ -164,6 +164,68 @@ describe("get and put", () => {
   });
 });
 
+describe("edge inputs", () => {
+  test("512-byte multi-byte key is accepted", async () => {
+    const { kv } = openKv();
+    const key = "é".repeat(256);
+    await kv.put(key, "v");
+    expect(await kv.get(key)).toBe("v");
+    await expectError(kv.put("€".repeat(171), "v"), Error, "KV PUT failed: 414 UTF-8 encoded length of 513 exceeds key length limit of 512.");
+  });
+
+  test("lone surrogate keys become U+FFFD", async () => {
+    // Keys are stored as UTF-8, which has no form for a lone surrogate, so
+    // "\uD800" and "\uDC00" both name the key "\uFFFD".
+    const { kv } = openKv();
+    await kv.put("\uD800", "high");
+    await kv.put("\uDC00", "low");
+    expect(await kv.get("\uFFFD")).toBe("low");
+    expect((await kv.list()).keys.map((key) => key.name)).toEqual(["\uFFFD"]);
+  });
+
+  test("25 MiB value is the largest accepted", async () => {
+    const { kv } = openKv();
+    const limit = 25 * 1024 * 1024;
+    await kv.put("big", new Uint8Array(limit).fill(7));
+    const stored = new Uint8Array((await kv.get("big", "arrayBuffer"))!);
+    expect(stored.byteLength).toBe(limit);
+    expect(stored[limit - 1]).toBe(7);
+    await expectError(kv.put("big", new Uint8Array(limit + 1)), Error, `KV PUT failed: 413 Value length of ${limit + 1} exceeds limit of ${limit}.`);
+    expect((await kv.get("big", "arrayBuffer"))!.byteLength).toBe(limit);
+  });
+
+  test("stream erroring mid-way stores nothing", async () => {
+    const { kv } = openKv();
+    await kv.put("key", "old");
+    const failing = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode("half of the new value"));
+        controller.error(new Error("upstream reset"));
+      },
+    });
+    await expectError(kv.put("key", failing), Error, "upstream reset");
+    expect(await kv.get("key")).toBe("old");
+  });
+
+  test("metadata with odd JSON round-trips", async () => {
+    const { kv } = openKv();
+    const metadata = { "\u2028": "\uD800", "": [null, 1e308, -0, "\u0000"], deep: { a: { b: { c: [] } } } };
+    await kv.put("odd", "v", { metadata });
+    const expected = JSON.parse(JSON.stringify(metadata));
+    expect((await kv.getWithMetadata("odd")).metadata).toEqual(expected);
+    expect((await kv.list()).keys).toEqual([{ name: "odd", metadata: expected }]);
+  });
+
+  test("metadata that JSON cannot encode is a TypeError", async () => {
+    const { kv } = openKv();
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(await rejection(kv.put("k", "v", { metadata: cyclic }))).toBeInstanceOf(TypeError);
+    expect(await rejection(kv.put("k", "v", { metadata: 1n }))).toBeInstanceOf(TypeError);
+    expect(await kv.get("k")).toBeNull();
+  });
+});
+
 describe("metadata", () => {
   test("round trip through getWithMetadata", async () => {
     const { kv } = openKv();

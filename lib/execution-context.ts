@@ -114,6 +114,32 @@ export function attachCf(request: Request, cf: Record<string, unknown>): Request
 
 /** Formats an error for a log line: the stack when there is one. */
 export function describeError(error: unknown): string {
+  // Bun rejects a module that fails to parse with one BuildMessage, which is
+  // not an Error, or with an AggregateError of several. Neither stack names
+  // the file, so each message is printed with its position.
+  if (error instanceof AggregateError && error.errors.length > 0) {
+    return [`${error.name}: ${error.message}`, ...error.errors.map(describeError)].join("\n");
+  }
+  const position = buildMessagePosition(error);
+  if (position) {
+    const location = `${position.file}:${position.line}:${position.column}: ${(error as { message?: unknown }).message}`;
+    return position.lineText ? `${location}\n    ${position.lineText}` : location;
+  }
   if (error instanceof Error) return error.stack ?? `${error.name}: ${error.message}`;
   return String(error);
+}
+
+interface BuildMessagePosition {
+  file: string;
+  line: number;
+  column: number;
+  lineText?: string;
+}
+
+/** Returns the source position of a Bun BuildMessage or ResolveMessage, or null for other values. */
+function buildMessagePosition(error: unknown): BuildMessagePosition | null {
+  if (typeof error !== "object" || error === null || !("position" in error)) return null;
+  const position = (error as { position?: Partial<BuildMessagePosition> | null }).position;
+  if (typeof position?.file !== "string" || typeof position.line !== "number") return null;
+  return position as BuildMessagePosition;
 }

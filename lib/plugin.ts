@@ -82,6 +82,19 @@ export function waitUntil(promise: Promise<unknown>): void {
   trackWaitUntil(promise, "cloudflare:workers");
 }
 
+/**
+ * Placeholder for the runtime's `WebSocketPair` global, so that a Worker that
+ * accepts a WebSocket upgrade fails with a message naming the gap rather than
+ * with "WebSocketPair is not defined".
+ */
+// NOTE: `typeof WebSocketPair` is "function" here, so feature detection sees
+// WebSockets as available; only constructing a pair fails.
+class UnsupportedWebSocketPair {
+  constructor() {
+    throw new Error("WebSocketPair is not supported by bunflare yet, so this Worker cannot accept WebSocket upgrades.");
+  }
+}
+
 const REGISTERED = Symbol.for("bunflare.cloudflareModulesRegistered");
 
 /** Registers the `cloudflare:*` modules with Bun; later calls in the same process do nothing. */
@@ -89,6 +102,10 @@ export function registerCloudflareModules(): void {
   const state = globalThis as { [REGISTERED]?: boolean };
   if (state[REGISTERED]) return;
   state[REGISTERED] = true;
+
+  if (!("WebSocketPair" in globalThis)) {
+    Object.defineProperty(globalThis, "WebSocketPair", { value: UnsupportedWebSocketPair, writable: true, configurable: true });
+  }
 
   plugin({
     name: "bunflare:cloudflare-modules",

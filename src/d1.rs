@@ -12,7 +12,7 @@
 //! inside it.
 
 use crate::errors::{to_napi, ErrorCode, StorageError};
-use crate::storage::{write_transaction, Database, Storage};
+use crate::storage::{retry_busy_with, write_transaction, Database, Storage};
 use napi::bindgen_prelude::Buffer;
 use napi_derive::napi;
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
@@ -86,6 +86,13 @@ impl Display for D1Error {
     }
 }
 
+impl D1Error {
+    /// Returns true when another connection held the lock, so the statement did not run.
+    fn is_busy(&self) -> bool {
+        matches!(self, D1Error::Sqlite { name: "SQLITE_BUSY" | "SQLITE_LOCKED", .. })
+    }
+}
+
 impl ErrorCode for D1Error {
     fn code(&self) -> &'static str {
         match self {
@@ -146,18 +153,26 @@ thread_local! {
     static REJECTED_TRANSACTION: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Rejects transaction control in user SQL while it is being prepared. SQLite
-/// calls this at prepare time only, so cached statements cost nothing here.
+/// Rejects transaction control, ATTACH and DETACH in user SQL while it is
+/// being prepared. SQLite calls this at prepare time only, so cached
+/// statements cost nothing here.
+///
+/// Production's SQLite layer (workerd's `SqliteDatabase::isAuthorized`) denies
+/// ATTACH and DETACH, and SQLite reports a denial as "not authorized" with
+/// SQLITE_AUTH. Here a denial also keeps user SQL from creating or reading
+/// files outside the data directory.
 fn authorize(context: AuthContext<'_>) -> Authorization {
-    let transaction_control = matches!(
-        context.action,
-        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. }
-    );
-    if transaction_control && PREPARING_USER_SQL.get() {
-        REJECTED_TRANSACTION.set(true);
-        return Authorization::Deny;
+    if !PREPARING_USER_SQL.get() {
+        return Authorization::Allow;
     }
-    Authorization::Allow
+    match context.action {
+        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. } => {
+            REJECTED_TRANSACTION.set(true);
+            Authorization::Deny
+        }
+        AuthAction::Attach { .. } | AuthAction::Detach { .. } => Authorization::Deny,
+        _ => Authorization::Allow,
+    }
 }
 
 /// Prepares user SQL through the statement cache, with transaction control rejected.
@@ -557,7 +572,18 @@ impl D1 {
         }
         let connection = self.database.lock();
         let mut out = String::with_capacity(256);
-        run_query(&connection, &self.size, sql, &params, &mut out)?;
+
+        // A statement outside a transaction that finds the database busy has
+        // changed nothing, so it runs again. SQLite's own busy timeout gives up
+        // after 5 s, and another process (`bunflare d1 execute --file`) may
+        // hold the write lock for longer.
+        retry_busy_with(
+            |error: &D1Error| error.is_busy() && connection.is_autocommit(),
+            || {
+                out.clear();
+                run_query(&connection, &self.size, sql, &params, &mut out)
+            },
+        )?;
         Ok(out)
     }
 

@@ -79,10 +79,19 @@ function toResult<T>(raw: RawResult): D1Result<T> {
   return { success: true, meta: raw.meta as D1Result<T>["meta"], results: toObjects<T>(raw.columns, raw.rows) };
 }
 
+/** Replaces lone surrogates with U+FFFD, as a UTF-8 encoder does. */
+function toWellFormed(text: string): string {
+  return text.isWellFormed() ? text : text.toWellFormed();
+}
+
 /** Converts one bound value as production does, or throws its `D1_TYPE_ERROR`. */
 function convertValue(value: unknown): unknown {
   const type = typeof value;
-  if (type === "number" || type === "string") return value;
+  if (type === "number") return value;
+  // NOTE: a lone surrogate has no UTF-8 form, and serde_json rejects its JSON
+  // escape. Production is assumed to store U+FFFD, because its SQLite text is
+  // UTF-8 too.
+  if (type === "string") return toWellFormed(value as string);
   if (type === "boolean") return value ? 1 : 0;
   if (value === null) return null;
   if (type === "object") {
@@ -119,7 +128,9 @@ export class D1DatabaseSession {
   }
 
   async batch<T = Record<string, unknown>>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
-    const request = JSON.stringify(statements.map((s) => ({ sql: s.statement, params: s.params })));
+    // The SQL travels as JSON here, unlike a single query's napi string, which
+    // napi already converts to UTF-8.
+    const request = JSON.stringify(statements.map((s) => ({ sql: toWellFormed(s.statement), params: s.params })));
     const raw = JSON.parse(callNative(() => this.#handle.batch(request))) as RawResult[];
     this.#noteQuery();
     return raw.map((r) => toResult<T>(r));

@@ -185,7 +185,7 @@ function truncate(text: string, max: number): string {
   return text.length <= max ? text : `${text.slice(0, max - 3)}...`;
 }
 
-/** Prints a known error as one line (no stack) and returns exit code 1; rethrows anything else. */
+/** Prints an error (a known one as one line, anything else with its stack) and returns exit code 1. */
 function reportError(error: unknown): number {
   if (error instanceof ConfigError || error instanceof UsageError || error instanceof BuildError) {
     console.error(`✘ ${error.message}`);
@@ -196,7 +196,11 @@ function reportError(error: unknown): number {
     console.error(`✘ The port is already in use: ${(error as Error).message}. Pass --port with another port, or 0 for a free one.`);
     return 1;
   }
-  throw error;
+
+  // Rethrowing would reach the uncaughtException handler that `dev` installs,
+  // which logs the error and leaves the process running with exit code 0.
+  console.error(`✘ ${describeError(error)}`);
+  return 1;
 }
 
 if (import.meta.main) {

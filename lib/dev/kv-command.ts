@@ -43,6 +43,9 @@ Options:
   --expiration <seconds>  put: expire the key at this time, in seconds since the UNIX epoch
   --metadata <json>       put: JSON metadata to store with the key (at most 1024 bytes)
   --local                 Accepted for wrangler compatibility; bunflare data is always local
+  -c, --config <path>     The wrangler config to read (default: wrangler.jsonc, .json or .toml)
+  -e, --env <name>        Use the config's environment <name>
+  --persist-to <dir>      Directory for local state (default: .bunflare beside the config)
 `;
 
 /** A mistake in the command line, reported with the usage text and exit code 1. */
@@ -76,6 +79,11 @@ export async function runKvCommand(args: string[], context: KvCommandContext): P
         // NOTE: bunflare's config has no preview_id, so --preview uses the binding's id.
         preview: { type: "boolean" },
         help: { type: "boolean", short: "h" },
+        // The caller resolves these global flags into `context` before calling, so
+        // they are accepted here and have no further effect.
+        "persist-to": { type: "string" },
+        config: { type: "string", short: "c" },
+        env: { type: "string", short: "e" },
       },
     });
 

@@ -136,17 +136,29 @@ pub fn is_busy(error: &rusqlite::Error) -> bool {
 }
 
 /// Retries `operation` with exponential backoff while SQLite reports the database busy.
-pub fn retry_busy<T>(mut operation: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
-    let started = Instant::now();
+pub fn retry_busy<T>(operation: impl FnMut() -> rusqlite::Result<T>) -> rusqlite::Result<T> {
+    retry_busy_with(is_busy, operation)
+}
+
+/// Retries `operation` with exponential backoff, for up to `BUSY_RETRY_LIMIT`,
+/// while `busy` returns true for its error. The caller's predicate must accept
+/// only errors after which running `operation` again is safe.
+pub fn retry_busy_with<T, E>(
+    busy: impl Fn(&E) -> bool,
+    mut operation: impl FnMut() -> Result<T, E>,
+) -> Result<T, E> {
+    // The clock starts at the first busy error, so the common path reads no time.
+    let mut started: Option<Instant> = None;
     let mut delay = Duration::from_millis(2);
     loop {
-        match operation() {
-            Err(e) if is_busy(&e) && started.elapsed() < BUSY_RETRY_LIMIT => {
-                std::thread::sleep(delay);
-                delay = (delay * 2).min(Duration::from_millis(100));
-            }
-            result => return result,
+        let result = operation();
+        let retry = matches!(&result, Err(error) if busy(error))
+            && started.get_or_insert_with(Instant::now).elapsed() < BUSY_RETRY_LIMIT;
+        if !retry {
+            return result;
         }
+        std::thread::sleep(delay);
+        delay = (delay * 2).min(Duration::from_millis(100));
     }
 }
 
