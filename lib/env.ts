@@ -10,6 +10,7 @@ import type { WorkerConfig } from "./config.ts";
 import { native } from "./native.ts";
 import { createKVNamespace } from "./bindings/kv.ts";
 import { createD1Database } from "./bindings/d1.ts";
+import { installCaches } from "./bindings/cache.ts";
 import { log } from "./log.ts";
 
 /** The process-wide `env` object, shared by `cloudflare:workers` and every handler. */
@@ -42,6 +43,9 @@ export function openStorage(persistTo: string | null): Storage {
  */
 export function buildEnv(config: WorkerConfig, storage: Storage): Record<string, unknown> {
   const env: Record<string, unknown> = { ...config.vars };
+
+  // `caches` is a global in production, not a binding, but it needs the same storage.
+  installCaches(storage);
 
   for (const namespace of config.kvNamespaces) {
     env[namespace.binding] = createKVNamespace(storage, namespace.id);

@@ -365,6 +365,20 @@ fn parse_range(value: &str, length: usize) -> RangeRequest {
     RangeRequest::Part(first, last)
 }
 
+/// Checks what workerd checks before it reads the body of a `put`.
+fn validate_put(method: &str, status: u32, vary: Option<&str>) -> Result<(), CacheError> {
+    if !method.eq_ignore_ascii_case("GET") {
+        return Err(CacheError::NonGetRequest);
+    }
+    if status == 206 {
+        return Err(CacheError::PartialContent);
+    }
+    if vary.is_some_and(|vary| vary.contains('*')) {
+        return Err(CacheError::VaryStar);
+    }
+    Ok(())
+}
+
 /// A cached response as `match` returns it.
 #[napi(object)]
 pub struct CachedResponse {
@@ -420,15 +434,7 @@ impl CacheStore {
         headers: HeaderList,
         body: &[u8],
     ) -> Result<bool, CacheError> {
-        if !method.eq_ignore_ascii_case("GET") {
-            return Err(CacheError::NonGetRequest);
-        }
-        if status == 206 {
-            return Err(CacheError::PartialContent);
-        }
-        if header(&headers, "vary").is_some_and(|vary| vary.contains('*')) {
-            return Err(CacheError::VaryStar);
-        }
+        validate_put(method, status, header(&headers, "vary"))?;
         if body.len() > MAX_ENTRY_BYTES {
             return Err(CacheError::EntryTooLarge { length: body.len() });
         }
@@ -579,6 +585,18 @@ impl CacheStore {
         body: &[u8],
     ) -> napi::Result<bool> {
         Ok(self.put_entry(&method, &url, status, pairs(headers), body)?)
+    }
+
+    /// Checks a `put` before its body is read, so that a rejected put leaves
+    /// the response body unread, as in production. `put` checks again.
+    #[napi]
+    pub fn validate_put(
+        &self,
+        method: String,
+        status: u32,
+        vary: Option<String>,
+    ) -> napi::Result<()> {
+        Ok(validate_put(&method, status, vary.as_deref())?)
     }
 
     /// Returns the fresh entry for `url`, answered as the request's
