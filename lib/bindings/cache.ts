@@ -83,7 +83,7 @@ export class Cache {
     const cached = callNative(() => this.#native.match(request.url, conditions));
     if (cached === null) return undefined;
 
-    return new Response(cached.body ?? null, { status: cached.status, headers: toHeaders(cached.headers) });
+    return new Response((cached.body as Uint8Array<ArrayBuffer> | null) ?? null, { status: cached.status, headers: toHeaders(cached.headers) });
   }
 
   /** Removes the cached response for the request; resolves to whether one was cached. */
