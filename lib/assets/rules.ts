@@ -92,6 +92,8 @@ export function parseHeaders(text: string): ParseResult<HeaderRule> {
   const rules: HeaderRule[] = [];
   const invalid: string[] = [];
   let current: HeaderRule | null = null;
+  // Set after a rule over the limit, so its header lines are dropped with it.
+  let skipping = false;
 
   text.split(/\r?\n/).forEach((raw, index) => {
     const lineNumber = index + 1;
@@ -108,12 +110,15 @@ export function parseHeaders(text: string): ParseResult<HeaderRule> {
       if (rules.length >= MAX_HEADER_RULES) {
         invalid.push(`line ${lineNumber}: more than ${MAX_HEADER_RULES} rules`);
         current = null;
+        skipping = true;
         return;
       }
+      skipping = false;
       current = { ...compilePattern(line), set: [], unset: [] };
       rules.push(current);
       return;
     }
+    if (skipping) return;
     if (current === null) {
       invalid.push(`line ${lineNumber}: a header must follow a path`);
       return;
