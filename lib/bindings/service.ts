@@ -68,11 +68,20 @@ export function setRpcCodec(next: RpcCodec): void {
 
 const RPC_TARGET_BRAND = Symbol.for("bunflare.RpcTarget");
 
+/** Clones a value for RPC: plain objects and arrays are walked so nested functions and RpcTargets keep their identity. */
 function cloneValue(value: unknown): unknown {
   if (typeof value === "function") return value;
-  if (typeof value === "object" && value !== null) {
-    if ((value.constructor as unknown as Record<symbol, unknown> | undefined)?.[RPC_TARGET_BRAND]) return value;
-    if (value instanceof Request || value instanceof Response || value instanceof ReadableStream) return value;
+  if (typeof value !== "object" || value === null) return value;
+
+  if ((value.constructor as unknown as Record<symbol, unknown> | undefined)?.[RPC_TARGET_BRAND]) return value;
+  if (value instanceof Request || value instanceof Response || value instanceof ReadableStream) return value;
+  if (Array.isArray(value)) return value.map(cloneValue);
+
+  const prototype = Object.getPrototypeOf(value);
+  if (prototype === Object.prototype || prototype === null) {
+    const copy: Record<string, unknown> = {};
+    for (const [key, item] of Object.entries(value)) copy[key] = cloneValue(item);
+    return copy;
   }
   return structuredClone(value);
 }
