@@ -281,3 +281,37 @@ describe("purge", () => {
     expect(await caches.default.match(URL_A)).toBeUndefined();
   });
 });
+
+describe("cache command", () => {
+  async function command(args: string[], storage: ReturnType<typeof native.Storage.open>) {
+    const { runCacheCommand } = await import("../lib/dev/cache-command.ts");
+    let stdout = "";
+    let stderr = "";
+    const code = await runCacheCommand(args, {
+      storage,
+      config: {} as never,
+      stdout: (text) => (stdout += text),
+      stderr: (text) => (stderr += text),
+    });
+    return { code, stdout, stderr };
+  }
+
+  test("purge prints the count", async () => {
+    const dir = tempDir();
+    const storage = native.Storage.open(dir);
+    const caches = createCacheStorage(storage);
+    await caches.default.put(URL_A, cacheable());
+    await caches.default.put("https://example.com/b", cacheable());
+
+    const result = await command(["purge", "--name", "default"], storage);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toBe(`Purged 2 entries from cache "default" in ${dir}.\n`);
+    expect(await caches.default.match(URL_A)).toBeUndefined();
+  });
+
+  test("unknown subcommand fails", async () => {
+    const result = await command(["flush"], native.Storage.open(tempDir()));
+    expect(result.code).toBe(1);
+    expect(result.stderr).toStartWith('✘ Unknown command "flush".');
+  });
+});
