@@ -112,8 +112,11 @@ export declare function advanceClock(ms: number): number
 /** A cached response as `match` returns it. */
 export interface CachedResponse {
   status: number
-  /** Flat `[name, value, …]` pairs, in stored order. */
-  headers: Array<string>
+  /**
+   * JSON text of the flat `[name, value, …]` pairs, in stored order.
+   * Text crosses napi in one string, where an array costs one string per name and value.
+   */
+  headers: string
   /** The body, or null for 304 and 416 answers. */
   body?: Buffer
 }

@@ -383,8 +383,9 @@ fn validate_put(method: &str, status: u32, vary: Option<&str>) -> Result<(), Cac
 #[napi(object)]
 pub struct CachedResponse {
     pub status: u32,
-    /// Flat `[name, value, …]` pairs, in stored order.
-    pub headers: Vec<String>,
+    /// JSON text of the flat `[name, value, …]` pairs, in stored order.
+    /// Text crosses napi in one string, where an array costs one string per name and value.
+    pub headers: String,
     /// The body, or null for 304 and 416 answers.
     pub body: Option<Buffer>,
 }
@@ -392,18 +393,43 @@ pub struct CachedResponse {
 /// A matched entry inside Rust; `CachedResponse` is its JavaScript form.
 struct Matched {
     status: u32,
-    headers: HeaderList,
+    /// JSON text of the flat header pairs.
+    headers: String,
     body: Option<Vec<u8>>,
+}
+
+impl Matched {
+    fn new(status: u32, headers: HeaderList, body: Option<Vec<u8>>) -> Matched {
+        let headers = serde_json::to_string(&flatten(headers)).expect("strings serialize");
+        Matched {
+            status,
+            headers,
+            body,
+        }
+    }
 }
 
 impl From<Matched> for CachedResponse {
     fn from(matched: Matched) -> Self {
         CachedResponse {
             status: matched.status,
-            headers: flatten(matched.headers),
+            headers: matched.headers,
             body: matched.body.map(Buffer::from),
         }
     }
+}
+
+/// Appends `CF-Cache-Status: HIT` to stored header JSON without parsing it.
+/// `put` removes any stored CF-Cache-Status, so the name appears once.
+fn with_hit_status(encoded: String) -> String {
+    let mut text = encoded;
+    text.truncate(text.trim_end().len().saturating_sub(1));
+    if text.trim_end().ends_with('[') {
+        text.push_str("\"CF-Cache-Status\",\"HIT\"]");
+    } else {
+        text.push_str(",\"CF-Cache-Status\",\"HIT\"]");
+    }
+    text
 }
 
 /// The request headers `match` looks at; the rest do not change the answer.
@@ -440,6 +466,8 @@ impl CacheStore {
         }
 
         let mut headers = headers;
+        // The cache sets CF-Cache-Status on every match; a stored copy would repeat it.
+        headers.retain(|(name, _)| !name.eq_ignore_ascii_case("cf-cache-status"));
         let now = now_ms();
         let expires_at = match decide(status, &mut headers, now) {
             Decision::Store { expires_at } => expires_at,
@@ -483,6 +511,18 @@ impl CacheStore {
             return Ok(None);
         };
 
+        // Most matches carry no conditions, and their stored headers pass through unparsed.
+        if conditions.range.is_none()
+            && conditions.if_none_match.is_none()
+            && conditions.if_modified_since.is_none()
+        {
+            return Ok(Some(Matched {
+                status,
+                headers: with_hit_status(encoded),
+                body: Some(body),
+            }));
+        }
+
         let flat: Vec<String> = serde_json::from_str(&encoded).unwrap_or_default();
         let mut headers = pairs(flat);
         set_header(&mut headers, "CF-Cache-Status", "HIT".into());
@@ -492,11 +532,7 @@ impl CacheStore {
             conditions.if_none_match.as_deref(),
             conditions.if_modified_since.as_deref(),
         ) {
-            return Ok(Some(Matched {
-                status: 304,
-                headers,
-                body: None,
-            }));
+            return Ok(Some(Matched::new(304, headers, None)));
         }
 
         let range = conditions
@@ -504,11 +540,7 @@ impl CacheStore {
             .as_deref()
             .map_or(RangeRequest::Whole, |value| parse_range(value, body.len()));
         let response = match range {
-            RangeRequest::Whole => Matched {
-                status,
-                headers,
-                body: Some(body),
-            },
+            RangeRequest::Whole => Matched::new(status, headers, Some(body)),
             RangeRequest::Part(first, last) => {
                 set_header(
                     &mut headers,
@@ -520,22 +552,14 @@ impl CacheStore {
                     "Content-Length",
                     (last - first + 1).to_string(),
                 );
-                Matched {
-                    status: 206,
-                    headers,
-                    body: Some(body[first..=last].to_vec()),
-                }
+                Matched::new(206, headers, Some(body[first..=last].to_vec()))
             }
             RangeRequest::Unsatisfiable => {
                 let headers = headers_of(&[
                     ("Content-Range", &format!("bytes */{}", body.len())),
                     ("CF-Cache-Status", "HIT"),
                 ]);
-                Matched {
-                    status: 416,
-                    headers,
-                    body: None,
-                }
+                Matched::new(416, headers, None)
             }
         };
         Ok(Some(response))
@@ -751,6 +775,18 @@ mod tests {
     }
 
     #[test]
+    fn hit_status_appends_to_json() {
+        assert_eq!(
+            with_hit_status("[]".into()),
+            "[\"CF-Cache-Status\",\"HIT\"]"
+        );
+        assert_eq!(
+            with_hit_status("[\"a\",\"1\"]".into()),
+            "[\"a\",\"1\",\"CF-Cache-Status\",\"HIT\"]"
+        );
+    }
+
+    #[test]
     fn ranges_parse() {
         assert_eq!(parse_range("bytes=0-3", 10), RangeRequest::Part(0, 3));
         assert_eq!(parse_range("bytes=5-", 10), RangeRequest::Part(5, 9));
@@ -793,7 +829,8 @@ mod tests {
             .unwrap();
         assert_eq!(hit.status, 200);
         assert_eq!(hit.body.unwrap(), b"hello");
-        assert_eq!(header(&hit.headers, "cf-cache-status"), Some("HIT"));
+        let flat: Vec<String> = serde_json::from_str(&hit.headers).unwrap();
+        assert_eq!(header(&pairs(flat), "cf-cache-status"), Some("HIT"));
 
         let conditional = CacheMatchConditions {
             if_none_match: Some("W/\"v1\"".into()),

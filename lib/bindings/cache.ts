@@ -32,6 +32,19 @@ function toRequest(key: CacheKey): Request {
   return key instanceof Request ? key : new Request(key);
 }
 
+/** The conditions of a request without conditional or range headers. */
+const NO_CONDITIONS = { range: undefined, ifNoneMatch: undefined, ifModifiedSince: undefined };
+
+/** Parses a string or URL key as `new Request(key)` would, with the same TypeError for a relative URL. */
+function parseUrl(key: string | URL): string {
+  if (key instanceof URL) return key.href;
+  try {
+    return new URL(String(key)).href;
+  } catch {
+    return new Request(String(key)).url;
+  }
+}
+
 /** Flattens headers into the `[name, value, …]` list the engine takes. */
 function flatHeaders(headers: Headers): string[] {
   const flat: string[] = [];
@@ -39,8 +52,9 @@ function flatHeaders(headers: Headers): string[] {
   return flat;
 }
 
-/** Rebuilds a Headers object from the engine's flat list, keeping repeated names. */
-function toHeaders(flat: string[]): Headers {
+/** Rebuilds a Headers object from the engine's JSON list of pairs, keeping repeated names. */
+function toHeaders(json: string): Headers {
+  const flat = JSON.parse(json) as string[];
   const headers = new Headers();
   for (let index = 0; index + 1 < flat.length; index += 2) headers.append(flat[index]!, flat[index + 1]!);
   return headers;
@@ -72,15 +86,22 @@ export class Cache {
 
   /** Returns the cached response for the request, or undefined on a miss. */
   async match(key: CacheKey, options?: CacheQueryOptions): Promise<Response | undefined> {
-    const request = toRequest(key);
-    if (request.method !== "GET" && !options?.ignoreMethod) return undefined;
+    // A URL key is a GET without headers; parsing it alone skips building a Request.
+    let url: string;
+    let conditions = NO_CONDITIONS;
+    if (key instanceof Request) {
+      if (key.method !== "GET" && !options?.ignoreMethod) return undefined;
+      url = key.url;
+      conditions = {
+        range: key.headers.get("range") ?? undefined,
+        ifNoneMatch: key.headers.get("if-none-match") ?? undefined,
+        ifModifiedSince: key.headers.get("if-modified-since") ?? undefined,
+      };
+    } else {
+      url = parseUrl(key);
+    }
 
-    const conditions = {
-      range: request.headers.get("range") ?? undefined,
-      ifNoneMatch: request.headers.get("if-none-match") ?? undefined,
-      ifModifiedSince: request.headers.get("if-modified-since") ?? undefined,
-    };
-    const cached = callNative(() => this.#native.match(request.url, conditions));
+    const cached = callNative(() => this.#native.match(url, conditions));
     if (cached === null) return undefined;
 
     return new Response((cached.body as Uint8Array<ArrayBuffer> | null) ?? null, { status: cached.status, headers: toHeaders(cached.headers) });
