@@ -39,6 +39,19 @@ function server(
   return new AssetServer({ directory, htmlHandling, notFoundHandling, navigationPrefersAssets: true });
 }
 
+/**
+ * Resolves once `check` returns `expected`, polling for up to two seconds,
+ * because file changes reach the server through a directory watcher.
+ */
+async function eventually<T>(check: () => Promise<T> | T, expected: T): Promise<T> {
+  let value = await check();
+  for (let attempt = 0; attempt < 200 && value !== expected; attempt++) {
+    await Bun.sleep(10);
+    value = await check();
+  }
+  return value;
+}
+
 /** Fetches `path` through the binding and summarizes the answer as "200 body", "307 /to" or "404". */
 async function outcome(assets: AssetServer, path: string, init?: RequestInit): Promise<string> {
   const response = assets.fetch(new Request(`http://localhost${path}`, init));
@@ -256,14 +269,14 @@ describe("responses", () => {
     await first.text();
 
     writeFileSync(join(dir, "style.css"), "body { color: blue; }");
+    expect(await eventually(() => outcome(assets, "/style.css"), "200 body { color: blue; }")).toBe("200 body { color: blue; }");
     const second = assets.fetch(new Request("http://localhost/style.css"));
-    expect(await second.text()).toBe("body { color: blue; }");
     expect(second.headers.get("etag")).not.toBe(first.headers.get("etag"));
 
     writeFileSync(join(dir, "new.html"), "added later");
-    expect(await outcome(assets, "/new")).toBe("200 added later");
+    expect(await eventually(() => outcome(assets, "/new"), "200 added later")).toBe("200 added later");
     rmSync(join(dir, "new.html"));
-    expect(await outcome(assets, "/new")).toBe("404");
+    expect(await eventually(() => outcome(assets, "/new"), "404")).toBe("404");
   });
 });
 
@@ -317,7 +330,8 @@ describe("_headers", () => {
     const assets = server("auto-trailing-slash", "none", dir);
     expect(assets.fetch(new Request("http://localhost/style.css")).headers.get("x-late")).toBeNull();
     writeFileSync(join(dir, "_headers"), "/*\n  X-Late: yes\n");
-    expect(assets.fetch(new Request("http://localhost/style.css")).headers.get("x-late")).toBe("yes");
+    const header = () => assets.fetch(new Request("http://localhost/style.css")).headers.get("x-late");
+    expect(await eventually(header, "yes")).toBe("yes");
   });
 
   test("invalid lines are reported", () => {

@@ -1,11 +1,14 @@
-// Reads the files of an assets directory from disk on each request, so files
-// added or changed while the server runs are served without a restart.
+// Reads the files of an assets directory from disk, so files added or changed
+// while the server runs are served without a restart.
 //
-// Small files are kept in memory with their ETag and compressed forms, keyed
-// by the file's identity (inode, size, mtime), so an unchanged file is read
-// and hashed once. Lookups reject any path that could leave the directory.
+// File metadata is cached until a watcher on the directory reports any
+// change, because a stat per lookup costs more than the rest of serving a
+// small file. Where the directory cannot be watched, every lookup stats the
+// file. Small files are kept in memory with their ETag and compressed forms,
+// keyed by the file's identity (inode, size, mtime), so an unchanged file is
+// read and hashed once. Lookups reject any path that could leave the directory.
 
-import { readFileSync, statSync, type Stats } from "node:fs";
+import { readFileSync, statSync, watch, type FSWatcher, type Stats } from "node:fs";
 import { join, resolve, sep } from "node:path";
 import { brotliCompressSync, gzipSync } from "node:zlib";
 
@@ -22,6 +25,8 @@ const CONFIG_FILES = new Set(["_headers", "_redirects", ".assetsignore"]);
 export interface AssetFile {
   /** The absolute path on disk. */
   path: string;
+  /** The stat result the file was read with; the same object while the metadata cache holds it. */
+  stats: Stats;
   /** Equal for the same unchanged file: inode, size and mtime. */
   identity: string;
   bytes: Uint8Array<ArrayBuffer>;
@@ -37,6 +42,12 @@ function identityOf(stats: Stats): string {
   return `${stats.ino}-${stats.size}-${stats.mtimeMs}`;
 }
 
+/** Stats `path` and returns the result only for a regular file. */
+function statFile(path: string): Stats | null {
+  const stats = statSync(path, { throwIfNoEntry: false });
+  return stats?.isFile() ? stats : null;
+}
+
 /** Returns `Content-Type` for a file name, with `; charset=utf-8` for text as production sends it. */
 export function contentTypeFor(path: string): string {
   const type = Bun.file(path).type;
@@ -47,11 +58,60 @@ export function contentTypeFor(path: string): string {
 export class AssetFiles {
   readonly root: string;
   readonly #cache = new Map<string, AssetFile>();
-  readonly #ignore: Bun.Glob[];
+  #ignore: Bun.Glob[];
+
+  /** Stat results by absolute path (null: no file), valid until the watcher reports a change. */
+  readonly #stats = new Map<string, Stats | null>();
+  readonly #watcher: FSWatcher | null;
+
+  /** Incremented on every change the watcher reports, so callers can drop what they derived from the files. */
+  generation = 0;
 
   constructor(directory: string) {
     this.root = resolve(directory);
     this.#ignore = this.#readIgnore();
+    this.#watcher = this.#watch();
+  }
+
+  /** Whether a watcher keeps the metadata cache (and anything keyed by `generation`) current. */
+  get watching(): boolean {
+    return this.#watcher !== null;
+  }
+
+  /** Stops watching the directory; later lookups stat every file. */
+  close(): void {
+    this.#watcher?.close();
+    this.#stats.clear();
+  }
+
+  #watch(): FSWatcher | null {
+    try {
+      const watcher = watch(this.root, { recursive: true }, (_event, file) => {
+        this.#stats.clear();
+        this.generation += 1;
+        if (file?.toString() === ".assetsignore") this.#ignore = this.#readIgnore();
+      });
+      // The watcher must not keep a finished process (a test run, a script) alive.
+      watcher.unref();
+      watcher.on("error", () => {
+        this.#stats.clear();
+        this.generation += 1;
+      });
+      return watcher;
+    } catch {
+      return null;
+    }
+  }
+
+  /** Returns the stat of a regular file at `path`, or null, from the cache while the watcher runs. */
+  #stat(path: string): Stats | null {
+    if (this.#watcher === null) return statFile(path);
+    let stats = this.#stats.get(path);
+    if (stats === undefined) {
+      stats = statFile(path);
+      this.#stats.set(path, stats);
+    }
+    return stats;
   }
 
   /**
@@ -76,24 +136,29 @@ export class AssetFiles {
   exists(urlPath: string): string | null {
     const path = this.locate(urlPath);
     if (path === null) return null;
-    const stats = statSync(path, { throwIfNoEntry: false });
-    return stats?.isFile() ? identityOf(stats) : null;
+    const stats = this.#stat(path);
+    return stats ? identityOf(stats) : null;
   }
 
   /** Reads the file at a decoded URL path, from memory when it is unchanged. */
   read(urlPath: string): AssetFile | null {
     const path = this.locate(urlPath);
     if (path === null) return null;
-    const stats = statSync(path, { throwIfNoEntry: false });
-    if (!stats?.isFile()) return null;
+    const stats = this.#stat(path);
+    if (!stats) return null;
 
-    const identity = identityOf(stats);
     const cached = this.#cache.get(path);
-    if (cached?.identity === identity) return cached;
+    if (cached?.stats === stats) return cached;
+    const identity = identityOf(stats);
+    if (cached?.identity === identity) {
+      cached.stats = stats;
+      return cached;
+    }
 
     const bytes = new Uint8Array(readFileSync(path));
     const file: AssetFile = {
       path,
+      stats,
       identity,
       bytes,
       etag: `"${Bun.hash(bytes).toString(16).padStart(16, "0")}"`,
@@ -107,12 +172,16 @@ export class AssetFiles {
     return file;
   }
 
-  /** Reads a configuration file (`_headers`, `_redirects`) of the directory, or null when it is absent. */
-  readConfigFile(name: "_headers" | "_redirects"): { text: string; identity: string } | null {
+  /** Reads a configuration file (`_headers`, `_redirects`) of the directory, or returns null when it is absent. */
+  readConfigFile(name: "_headers" | "_redirects"): string | null {
     const path = join(this.root, name);
-    const stats = statSync(path, { throwIfNoEntry: false });
-    if (!stats?.isFile()) return null;
-    return { text: readFileSync(path, "utf8"), identity: identityOf(stats) };
+    return this.#stat(path) ? readFileSync(path, "utf8") : null;
+  }
+
+  /** Returns the identity of a configuration file, or null when it is absent. */
+  configFileIdentity(name: "_headers" | "_redirects"): string | null {
+    const stats = this.#stat(join(this.root, name));
+    return stats ? identityOf(stats) : null;
   }
 
   #readIgnore(): Bun.Glob[] {

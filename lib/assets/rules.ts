@@ -223,21 +223,36 @@ export function findRedirect(
   return null;
 }
 
-/** Applies every matching `_headers` rule to `headers`, in file order. */
-export function applyHeaderRules(rules: HeaderRule[], host: string, pathname: string, headers: Headers): void {
+/** One change a `_headers` rule makes to a response: unset a header, or set or append a value. */
+export type HeaderOperation = readonly ["unset", string] | readonly ["set" | "append", string, string];
+
+/**
+ * Lists the changes of every `_headers` rule that matches a path, in file
+ * order. Several matching rules that set one header add up; the first one
+ * replaces the asset's own value.
+ */
+export function matchHeaderRules(rules: HeaderRule[], host: string, pathname: string): HeaderOperation[] {
+  const operations: HeaderOperation[] = [];
   const setByRules = new Set<string>();
   for (const rule of rules) {
     const captures = matchPattern(rule, host, pathname);
     if (!captures) continue;
-    for (const name of rule.unset) headers.delete(name);
+    for (const name of rule.unset) operations.push(["unset", name]);
     for (const [name, value] of rule.set) {
-      // Several matching rules that set one header add up; a rule replaces the asset's own value.
       const key = name.toLowerCase();
-      const replaced = substitute(value, captures);
-      if (setByRules.has(key)) headers.append(name, replaced);
-      else headers.set(name, replaced);
+      operations.push([setByRules.has(key) ? "append" : "set", name, substitute(value, captures)]);
       setByRules.add(key);
     }
+  }
+  return operations;
+}
+
+/** Applies the changes `matchHeaderRules` listed. */
+export function applyHeaderOperations(operations: readonly HeaderOperation[], headers: Headers): void {
+  for (const operation of operations) {
+    if (operation[0] === "unset") headers.delete(operation[1]);
+    else if (operation[0] === "set") headers.set(operation[1], operation[2]);
+    else headers.append(operation[1], operation[2]);
   }
 }
 

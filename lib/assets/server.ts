@@ -2,8 +2,18 @@
 // does: `_redirects`, `html_handling`, `not_found_handling`, ETag and 304,
 // Range, compression negotiation and `_headers`, in that order.
 
-import { applyHeaderRules, findRedirect, parseHeaders, parseRedirects, warnInvalid, type HeaderRule, type RedirectRule } from "./rules.ts";
-import { decodePath, encodePath, resolveIntent, type HtmlHandling, type Intent, type NotFoundHandling } from "./resolve.ts";
+import {
+  applyHeaderOperations,
+  findRedirect,
+  matchHeaderRules,
+  parseHeaders,
+  parseRedirects,
+  warnInvalid,
+  type HeaderOperation,
+  type HeaderRule,
+  type RedirectRule,
+} from "./rules.ts";
+import { decodePath, encodePath, resolveIntent, type HtmlHandling, type NotFoundHandling } from "./resolve.ts";
 import { AssetFiles, encodedBody, isCompressible, type AssetFile } from "./files.ts";
 
 /** The browser caching production sets on assets: always revalidate with the ETag. */
@@ -28,6 +38,17 @@ export interface ServeOptions {
   notFoundFallback: boolean;
 }
 
+/** Most routes and header lists remembered at once; past this the memo starts over. */
+const MAX_MEMO_ENTRIES = 10_000;
+
+/** Where a URL leads, before the request's own headers (method, conditions, range, encodings) apply. */
+type Route =
+  | { kind: "none" }
+  | { kind: "not-found" }
+  /** `checkMethod`: an html_handling or canonical redirect, which non-GET requests get as 405. */
+  | { kind: "redirect"; status: number; location: string; checkMethod: boolean }
+  | { kind: "asset"; path: string; status: 200 | 404 };
+
 /** A parsed rules file and the identity of the file version it came from. */
 interface CachedRules<Rule> {
   identity: string | null;
@@ -38,6 +59,11 @@ export class AssetServer {
   readonly files: AssetFiles;
   #headers: CachedRules<HeaderRule> = { identity: null, rules: [] };
   #redirects: CachedRules<RedirectRule> = { identity: null, rules: [] };
+
+  /** Routes and `_headers` changes by URL, valid for one `files.generation`. */
+  readonly #routes = new Map<string, Route>();
+  readonly #headerOperations = new Map<string, readonly HeaderOperation[]>();
+  #memoGeneration = -1;
 
   constructor(readonly options: AssetServerOptions) {
     this.files = new AssetFiles(options.directory);
@@ -50,12 +76,43 @@ export class AssetServer {
    */
   serve(request: Request, options: ServeOptions): Response | null {
     const url = new URL(request.url);
+    const route = this.#memoized(this.#routes, `${options.notFoundFallback ? "1" : "0"}${url.host}${url.pathname}${url.search}`, () =>
+      this.#route(url, options.notFoundFallback),
+    );
+
+    let response: Response;
+    switch (route.kind) {
+      case "none":
+        return null;
+      case "not-found":
+        response = new Response("Not Found", { status: 404 });
+        break;
+      case "redirect":
+        response =
+          route.checkMethod && !isReadMethod(request.method)
+            ? methodNotAllowed()
+            : redirectResponse(route.status, route.location);
+        break;
+      case "asset":
+        response = isReadMethod(request.method) ? this.#assetResponse(request, route, options.compress) : methodNotAllowed();
+        break;
+    }
+
+    const operations = this.#memoized(this.#headerOperations, `${url.host}${url.pathname}`, () =>
+      matchHeaderRules(this.#headerRules(), url.host, url.pathname),
+    );
+    applyHeaderOperations(operations, response.headers);
+    return response;
+  }
+
+  /** Resolves a URL through `_redirects`, `html_handling` and `not_found_handling`. */
+  #route(url: URL, notFoundFallback: boolean): Route {
     let pathname = url.pathname;
     let rewritten = false;
 
     const redirect = findRedirect(this.#redirectRules(), url.host, pathname);
     if (redirect && redirect.status !== 200) {
-      return this.#withCustomHeaders(url, redirectResponse(redirect.status, redirectLocation(redirect.to, url)));
+      return { kind: "redirect", status: redirect.status, location: redirectLocation(redirect.to, url), checkMethod: false };
     }
     if (redirect) {
       // A 200 rule serves another asset at this URL.
@@ -64,23 +121,34 @@ export class AssetServer {
     }
 
     const decoded = decodePath(pathname);
-    const notFoundHandling = options.notFoundFallback ? this.options.notFoundHandling : "none";
+    const notFoundHandling = notFoundFallback ? this.options.notFoundHandling : "none";
     const intent = resolveIntent(decoded, this.options.htmlHandling, notFoundHandling, (path) => this.files.exists(path));
-    if (intent === null) {
-      return rewritten ? this.#withCustomHeaders(url, new Response("Not Found", { status: 404 })) : null;
-    }
-
-    if (request.method !== "GET" && request.method !== "HEAD") {
-      return this.#withCustomHeaders(url, new Response("Method Not Allowed", { status: 405, headers: { allow: "GET, HEAD" } }));
-    }
+    if (intent === null) return { kind: rewritten ? "not-found" : "none" };
 
     // A path is served only at its canonical encoding; others redirect to it, with any html_handling redirect folded in.
     const destination = encodePath(intent.kind === "redirect" ? intent.location : decoded);
     if (intent.kind === "redirect" || (!rewritten && destination !== pathname)) {
-      return this.#withCustomHeaders(url, redirectResponse(307, destination + url.search));
+      return { kind: "redirect", status: 307, location: destination + url.search, checkMethod: true };
     }
+    return { kind: "asset", path: intent.path, status: intent.status };
+  }
 
-    return this.#withCustomHeaders(url, this.#assetResponse(request, intent, options.compress));
+  /** Returns `map`'s value for `key`, computing it when absent or when the files changed since it was stored. */
+  #memoized<Value>(map: Map<string, Value>, key: string, compute: () => Value): Value {
+    // Without a watcher nothing tells the memo that a file changed, so every request computes afresh.
+    if (!this.files.watching) return compute();
+    if (this.#memoGeneration !== this.files.generation) {
+      this.#routes.clear();
+      this.#headerOperations.clear();
+      this.#memoGeneration = this.files.generation;
+    }
+    let value = map.get(key);
+    if (value === undefined) {
+      value = compute();
+      if (map.size >= MAX_MEMO_ENTRIES) map.clear();
+      map.set(key, value);
+    }
+    return value;
   }
 
   /** Answers `env.ASSETS.fetch()`: like `serve`, with 404 when nothing matches. */
@@ -88,7 +156,7 @@ export class AssetServer {
     return this.serve(request, { compress: false, notFoundFallback: true }) ?? new Response("Not Found", { status: 404 });
   }
 
-  #assetResponse(request: Request, intent: Extract<Intent, { kind: "asset" }>, compress: boolean): Response {
+  #assetResponse(request: Request, intent: Extract<Route, { kind: "asset" }>, compress: boolean): Response {
     const file = this.files.read(intent.path);
     // The file went away between the lookup and the read.
     if (file === null) return new Response("Not Found", { status: 404 });
@@ -127,30 +195,34 @@ export class AssetServer {
     return new Response(head ? null : file.bytes, { status: intent.status, headers });
   }
 
-  #withCustomHeaders(url: URL, response: Response): Response {
-    const rules = this.#headerRules();
-    if (rules.length > 0) applyHeaderRules(rules, url.host, url.pathname, response.headers);
-    return response;
-  }
-
   /** Returns the `_headers` rules, parsed again only when the file changed. */
   #headerRules(): HeaderRule[] {
-    const file = this.files.readConfigFile("_headers");
-    if ((file?.identity ?? null) === this.#headers.identity) return this.#headers.rules;
-    const parsed = file ? parseHeaders(file.text) : { rules: [], invalid: [] };
+    const identity = this.files.configFileIdentity("_headers");
+    if (identity === this.#headers.identity) return this.#headers.rules;
+    const text = this.files.readConfigFile("_headers");
+    const parsed = text === null ? { rules: [], invalid: [] } : parseHeaders(text);
     warnInvalid("_headers", parsed.invalid);
-    this.#headers = { identity: file?.identity ?? null, rules: parsed.rules };
+    this.#headers = { identity, rules: parsed.rules };
     return parsed.rules;
   }
 
   #redirectRules(): RedirectRule[] {
-    const file = this.files.readConfigFile("_redirects");
-    if ((file?.identity ?? null) === this.#redirects.identity) return this.#redirects.rules;
-    const parsed = file ? parseRedirects(file.text) : { rules: [], invalid: [] };
+    const identity = this.files.configFileIdentity("_redirects");
+    if (identity === this.#redirects.identity) return this.#redirects.rules;
+    const text = this.files.readConfigFile("_redirects");
+    const parsed = text === null ? { rules: [], invalid: [] } : parseRedirects(text);
     warnInvalid("_redirects", parsed.invalid);
-    this.#redirects = { identity: file?.identity ?? null, rules: parsed.rules };
+    this.#redirects = { identity, rules: parsed.rules };
     return parsed.rules;
   }
+}
+
+function isReadMethod(method: string): boolean {
+  return method === "GET" || method === "HEAD";
+}
+
+function methodNotAllowed(): Response {
+  return new Response("Method Not Allowed", { status: 405, headers: { allow: "GET, HEAD" } });
 }
 
 const STATUS_TEXT: Record<number, string> = {

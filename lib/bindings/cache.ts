@@ -6,7 +6,7 @@
 // long, and how `match` answers conditional and range requests is decided in
 // `src/cache.rs`; this file only maps error codes to production's classes.
 
-import type { CacheStore as NativeCacheStore, Storage } from "../../index.js";
+import type { CacheMatchConditions, CacheStore as NativeCacheStore, Storage } from "../../index.js";
 import { callNative, registerErrorClasses } from "../errors.ts";
 import { log } from "../log.ts";
 import { native } from "../native.ts";
@@ -33,7 +33,7 @@ function toRequest(key: CacheKey): Request {
 }
 
 /** The conditions of a request without conditional or range headers. */
-const NO_CONDITIONS = { range: undefined, ifNoneMatch: undefined, ifModifiedSince: undefined };
+const NO_CONDITIONS: CacheMatchConditions = { range: undefined, ifNoneMatch: undefined, ifModifiedSince: undefined };
 
 /** Parses a string or URL key as `new Request(key)` would, with the same TypeError for a relative URL. */
 function parseUrl(key: string | URL): string {

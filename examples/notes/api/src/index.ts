@@ -1,6 +1,7 @@
 // The notes API. Other Workers call its methods over RPC (`env.API.list()`)
 // or send it HTTP requests (`env.API.fetch(...)`).
 
+import type { KVNamespace } from "@cloudflare/workers-types/index.ts";
 import { WorkerEntrypoint } from "cloudflare:workers";
 
 interface Env {

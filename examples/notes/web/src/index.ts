@@ -2,15 +2,20 @@
 // service binding, and GET answers are kept in the Cache API for a few seconds.
 // Every other path is served from public/ before this code runs.
 
+import type { ExecutionContext } from "@cloudflare/workers-types/index.ts";
 import type { Note } from "../../api/src/index.ts";
 
 interface Env {
-  API: Service & {
+  /** The notes API Worker: HTTP through fetch(), RPC through its methods. */
+  API: {
+    fetch(request: Request): Promise<Response>;
     list(): Promise<Note[]>;
     add(text: string): Promise<Note>;
   };
-  ASSETS: Fetcher;
 }
+
+/** Cloudflare's `caches` global adds `default` to the browser's CacheStorage. */
+declare const caches: { default: Cache };
 
 /** Seconds a cached list of notes stays fresh. */
 const LIST_CACHE_SECONDS = 10;
