@@ -76,7 +76,8 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
 
   for (const each of configs) if (each.build) await runBuild(each);
 
-  // Every Worker shares the first one's local state, as one wrangler dev session does.
+  // NOTE: every Worker shares the first one's local state directory, so a
+  // secondary Worker's KV or D1 data is not where it would be if run alone.
   const storage = openStorage(config.persistTo);
   const registry = new WorkerRegistry();
   const instances = configs.map((each, index) => {

@@ -149,6 +149,8 @@ export class WorkerRegistry {
   }
 
   /** Checks every service binding's Worker; call after every Worker is added. */
+  // NOTE: wrangler starts anyway and fails the calls; bunflare stops at start-up
+  // so the missing --config is named at once.
   checkServices(): void {
     for (const instance of this.#workers.values()) {
       for (const binding of instance.config.services) {

@@ -474,6 +474,8 @@ impl CacheStore {
             Decision::Skip(_) => return Ok(false),
         };
 
+        // NOTE: bodies are stored in the SQLite row, up to MAX_ENTRY_BYTES, not
+        // in separate files; `Vary` (other than `*`) is stored but not used when matching.
         let encoded = serde_json::to_string(&flatten(headers)).expect("strings serialize");
         self.database.write(|connection| {
             connection

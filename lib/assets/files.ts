@@ -161,6 +161,8 @@ export class AssetFiles {
       stats,
       identity,
       bytes,
+      // NOTE: production's ETag is the content hash from the upload manifest;
+      // this is a 64-bit hash of the contents, so the values differ.
       etag: `"${Bun.hash(bytes).toString(16).padStart(16, "0")}"`,
       contentType: contentTypeFor(path),
       encoded: new Map(),

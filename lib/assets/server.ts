@@ -259,6 +259,8 @@ function etagMatches(header: string, etag: string): boolean {
 }
 
 /** Parses a single byte range; null means "serve the whole file". */
+// NOTE: a request for several ranges gets the whole file; production's edge
+// may answer it with multipart/byteranges.
 function parseRange(header: string, length: number): [number, number] | "unsatisfiable" | null {
   const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
   if (!match || (match[1] === "" && match[2] === "")) return null;

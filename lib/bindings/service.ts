@@ -49,6 +49,8 @@ const ERROR_CLASSES: Record<string, ErrorConstructor> = {
 const defaultCodec: RpcCodec = {
   encodeArguments: (args) => args.map(cloneValue),
   encodeResult: cloneValue,
+  // NOTE: the caller gets a fresh error of the built-in class without the
+  // callee's stack; a subclass such as `class MyError extends Error` arrives as `Error`.
   encodeError(error) {
     if (!(error instanceof Error)) return cloneValue(error);
     const ErrorClass = ERROR_CLASSES[error.name] ?? Error;
