@@ -52,7 +52,7 @@ async function eventually<T>(check: () => Promise<T> | T, expected: T): Promise<
   return value;
 }
 
-/** Fetches `path` through the binding and summarizes the answer as "200 body", "307 /to" or "404". */
+/** Fetches `path` through the binding and summarizes the response as "200 body", "307 /to" or "404". */
 async function outcome(assets: AssetServer, path: string, init?: RequestInit): Promise<string> {
   const response = assets.fetch(new Request(`http://localhost${path}`, init));
   if (response.status >= 300 && response.status < 400) return `${response.status} ${response.headers.get("location")}`;

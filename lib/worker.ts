@@ -1,6 +1,6 @@
 // `startWorker`: the programmatic API behind `bunflare dev`. It resolves the
 // configs, opens storage once, builds each Worker's `env`, loads the Workers
-// and serves the first one; the others are reached through service bindings.
+// and serves the first one. The others are reached through service bindings.
 
 import { dirname, resolve } from "node:path";
 import type { Server } from "bun";

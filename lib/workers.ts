@@ -12,7 +12,7 @@ import { localRequestCf, attachCf } from "./execution-context.ts";
 /** The compatibility date from which `assets_navigation_prefers_asset_serving` is on by default. */
 const NAVIGATION_PREFERS_ASSETS_DATE = "2025-04-01";
 
-/** Returns whether navigation requests may be answered by `not_found_handling` before the Worker. */
+/** Returns whether `not_found_handling` may serve navigation requests before the Worker runs. */
 function navigationPrefersAssets(config: WorkerConfig): boolean {
   if (config.compatibilityFlags.includes("assets_navigation_has_no_effect")) return false;
   if (config.compatibilityFlags.includes("assets_navigation_prefers_asset_serving")) return true;
@@ -71,7 +71,7 @@ export class WorkerInstance {
 
   /**
    * Routes a request as production routes one from the internet: assets
-   * first (unless `run_worker_first` says otherwise), then the Worker.
+   * first (unless `run_worker_first` matches), then the Worker.
    */
   async fetch(request: Request, httpVersion = "HTTP/1.1"): Promise<Response> {
     const runtime = this.runtime;

@@ -4,9 +4,9 @@
 //! The engine applies production's rules in one place. `put` decides whether
 //! a response is stored and for how long, from `Cache-Control` (`s-maxage`
 //! before `max-age`), `Expires` and Cloudflare's default edge TTLs by status.
-//! `match` answers conditional requests (`If-None-Match`, `If-Modified-Since`)
-//! with 304 and `Range` requests with 206 or 416, as the cache in front of the
-//! Workers runtime does. Messages follow workerd's `cache.c++`.
+//! `match` responds to conditional requests (`If-None-Match`,
+//! `If-Modified-Since`) with 304 and to `Range` requests with 206 or 416, as
+//! the cache in front of the Workers runtime does. Messages follow workerd's `cache.c++`.
 
 use crate::clock::now_ms;
 use crate::errors::{to_napi, ErrorCode, StorageError};
@@ -17,8 +17,9 @@ use rusqlite::{params, OptionalExtension};
 use std::fmt::{self, Display};
 use std::sync::Arc;
 
-/// Maximum size in bytes of one cached body (512 MiB), from Cloudflare's
-/// Workers limits page ("Cache API object size").
+/// Maximum size in bytes of one cached body: 512 MB per file on the Free, Pro
+/// and Business plans, from Cloudflare's "Cache by status code" page
+/// (Enterprise allows 5 GB).
 pub const MAX_ENTRY_BYTES: usize = 512 * 1024 * 1024;
 
 /// Maximum length in bytes of a cache name given to `caches.open`, as
@@ -29,10 +30,9 @@ pub const MAX_CACHE_NAME_BYTES: usize = 1024;
 /// reach it, because a cache name is prefixed before it gets here.
 pub const DEFAULT_CACHE: &str = "default";
 
-/// Cloudflare's default edge TTL in seconds for a response without
-/// `Cache-Control` or `Expires`, by status, from the "Default cache behavior"
-/// page: 200, 206 and 301 for 120 minutes, 302 and 303 for 20 minutes, 404
-/// and 410 for 3 minutes; any other status is not cached.
+/// Returns Cloudflare's default edge TTL in seconds for a response without
+/// `Cache-Control` or `Expires`, by status, from the Edge TTL table of the
+/// "Cache by status code" page. Any status not listed there is not cached.
 fn default_ttl_seconds(status: u32) -> i64 {
     match status {
         200 | 206 | 301 => 120 * 60,
@@ -222,7 +222,7 @@ fn parse_http_date(text: &str) -> Option<i64> {
     Some(((days * 24 + time[0]) * 60 + time[1]) * 60_000 + time[2] * 1000)
 }
 
-/// How a `put` ends when it does not throw.
+/// The outcome of a `put` that does not throw.
 #[derive(Debug, PartialEq)]
 enum Decision {
     /// Stored until this time, in milliseconds since the epoch.
@@ -234,7 +234,7 @@ enum Decision {
 /// Applies production's storage rules to a response. May remove `Set-Cookie`
 /// from `headers` when `private=Set-Cookie` allows storing without it.
 fn decide(status: u32, headers: &mut HeaderList, now: i64) -> Decision {
-    // workerd drops 304s silently: a cached 304 would answer unconditional requests.
+    // workerd drops 304s silently, because a cached 304 would be returned for unconditional requests.
     if status == 304 {
         return Decision::Skip("304 response");
     }
@@ -278,14 +278,14 @@ fn decide(status: u32, headers: &mut HeaderList, now: i64) -> Decision {
     }
 }
 
-/// An entity tag without its weak prefix and quotes, for weak comparison.
+/// Strips the weak prefix and quotes from an entity tag, for weak comparison.
 fn opaque_tag(tag: &str) -> &str {
     let tag = tag.trim();
     let tag = tag.strip_prefix("W/").unwrap_or(tag);
     tag.trim_matches('"')
 }
 
-/// Returns true when a conditional request can be answered with 304.
+/// Returns true when a conditional request gets 304 Not Modified.
 fn not_modified(
     headers: &HeaderList,
     if_none_match: Option<&str>,
@@ -474,8 +474,8 @@ impl CacheStore {
             Decision::Skip(_) => return Ok(false),
         };
 
-        // NOTE: bodies are stored in the SQLite row, up to MAX_ENTRY_BYTES, not
-        // in separate files; `Vary` (other than `*`) is stored but not used when matching.
+        // NOTE: bodies are stored in the SQLite row, up to MAX_ENTRY_BYTES, not in
+        // separate files. `Vary` (other than `*`) is stored but not used when matching.
         let encoded = serde_json::to_string(&flatten(headers)).expect("strings serialize");
         self.database.write(|connection| {
             connection

@@ -25,7 +25,7 @@ const CONFIG_FILES = new Set(["_headers", "_redirects", ".assetsignore"]);
 export interface AssetFile {
   /** The absolute path on disk. */
   path: string;
-  /** The stat result the file was read with; the same object while the metadata cache holds it. */
+  /** The stat result the file was read with; the same object while it stays in the metadata cache. */
   stats: Stats;
   /** Equal for the same unchanged file: inode, size and mtime. */
   identity: string;

@@ -1,4 +1,4 @@
-// Answers requests from an assets directory as production's asset Worker
+// Serves requests from an assets directory as production's asset Worker
 // does: `_redirects`, `html_handling`, `not_found_handling`, ETag and 304,
 // Range, compression negotiation and `_headers`, in that order.
 
@@ -24,9 +24,9 @@ export interface AssetServerOptions {
   htmlHandling: HtmlHandling;
   notFoundHandling: NotFoundHandling;
   /**
-   * Whether a navigation request (`Sec-Fetch-Mode: navigate`) that matches no
-   * file may be answered by `not_found_handling` before the Worker runs, as
-   * the `assets_navigation_prefers_asset_serving` compatibility flag does.
+   * Whether `not_found_handling` may serve a navigation request
+   * (`Sec-Fetch-Mode: navigate`) that matches no file before the Worker runs,
+   * as the `assets_navigation_prefers_asset_serving` compatibility flag does.
    */
   navigationPrefersAssets: boolean;
 }
@@ -41,7 +41,7 @@ export interface ServeOptions {
 /** Most routes and header lists remembered at once; past this the memo starts over. */
 const MAX_MEMO_ENTRIES = 10_000;
 
-/** Where a URL leads, before the request's own headers (method, conditions, range, encodings) apply. */
+/** The destination of a URL, before the request's own headers (method, conditions, range, encodings) apply. */
 type Route =
   | { kind: "none" }
   | { kind: "not-found" }
@@ -70,9 +70,9 @@ export class AssetServer {
   }
 
   /**
-   * Answers a request that reached the Worker's URL. Returns null when no
-   * asset or rule applies, so the Worker handles it; with no Worker the
-   * caller answers 404.
+   * Serves a request that reached the Worker's URL. Returns null when no
+   * asset or rule applies, so the Worker handles it. With no Worker, the
+   * caller responds with 404.
    */
   serve(request: Request, options: ServeOptions): Response | null {
     const url = new URL(request.url);
@@ -135,7 +135,7 @@ export class AssetServer {
 
   /** Returns `map`'s value for `key`, computing it when absent or when the files changed since it was stored. */
   #memoized<Value>(map: Map<string, Value>, key: string, compute: () => Value): Value {
-    // Without a watcher nothing tells the memo that a file changed, so every request computes afresh.
+    // Without a watcher no event reports a changed file, so every request computes afresh.
     if (!this.files.watching) return compute();
     if (this.#memoGeneration !== this.files.generation) {
       this.#routes.clear();
@@ -277,8 +277,8 @@ function parseRange(header: string, length: number): [number, number] | "unsatis
 }
 
 /** Picks Brotli, then gzip, from `Accept-Encoding` (entries with q=0 are refused), for compressible files. */
-// NOTE: Cloudflare's edge also applies a minimum size and Zstandard; here every
-// compressible file is compressed whatever its size, and only br and gzip are offered.
+// NOTE: Cloudflare's edge also applies a minimum size and offers Zstandard.
+// Here every compressible file is compressed whatever its size, with br or gzip only.
 function negotiateEncoding(header: string | null, file: AssetFile): "br" | "gzip" | null {
   if (header === null || file.bytes.byteLength === 0 || !isCompressible(file.contentType)) return null;
   const accepted = new Set<string>();

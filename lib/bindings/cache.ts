@@ -2,9 +2,9 @@
 // the Rust `CacheStore` engine.
 //
 // Each method turns the Request and Response into the engine's types and
-// makes one synchronous native call. Whether a response is stored, for how
-// long, and how `match` answers conditional and range requests is decided in
-// `src/cache.rs`; this file only maps error codes to production's classes.
+// makes one synchronous native call. `src/cache.rs` decides whether a
+// response is stored, for how long, and how `match` responds to conditional
+// and range requests. This file only maps error codes to production's classes.
 
 import type { CacheMatchConditions, CacheStore as NativeCacheStore, Storage } from "../../index.js";
 import { callNative, registerErrorClasses } from "../errors.ts";

@@ -9,7 +9,7 @@
 
 import { log } from "../log.ts";
 
-/** What a stub calls: one Worker entrypoint, resolved at call time so reloads are picked up. */
+/** The receiver of a stub's calls: one Worker entrypoint, resolved at call time so reloads are picked up. */
 export interface EntrypointTarget {
   /** A name for log lines and errors: `worker` or `worker#Entrypoint`. */
   readonly label: string;
@@ -18,7 +18,7 @@ export interface EntrypointTarget {
   call(method: string, args: unknown[]): Promise<unknown>;
 }
 
-/** How RPC arguments, results and errors cross between two Workers. */
+/** The serialization of RPC arguments, results and errors between two Workers. */
 export interface RpcCodec {
   /** Clones arguments on the caller's side, before the call. */
   encodeArguments(args: unknown[]): unknown[];
@@ -44,8 +44,8 @@ const ERROR_CLASSES: Record<string, ErrorConstructor> = {
  * instances pass by reference, because a same-process call can reach them directly.
  */
 // NOTE: production turns functions and RpcTarget instances into stubs whose
-// calls are themselves RPC (with cloned arguments); here they are the original
-// objects, so a callee that mutates one is seen by the caller.
+// calls are themselves RPC with cloned arguments. Here they are the original
+// objects, so the caller sees a callee's changes to them.
 const defaultCodec: RpcCodec = {
   encodeArguments: (args) => args.map(cloneValue),
   encodeResult: cloneValue,

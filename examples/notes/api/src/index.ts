@@ -14,7 +14,7 @@ export interface Note {
   createdAt: string;
 }
 
-/** Longest note accepted, in characters. */
+/** Maximum note length, in characters. */
 const MAX_NOTE_LENGTH = 500;
 
 export default class NotesApi extends WorkerEntrypoint<Env> {
@@ -36,7 +36,7 @@ export default class NotesApi extends WorkerEntrypoint<Env> {
     return note;
   }
 
-  /** Answers plain HTTP too, for clients that are not Workers. */
+  /** Serves plain HTTP too, for clients that are not Workers. */
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     if (url.pathname === "/health") return Response.json({ ok: true, worker: "notes-api" });

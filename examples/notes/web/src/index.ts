@@ -1,5 +1,5 @@
 // The front end's Worker: `/api/*` goes to the notes API through the API
-// service binding, and GET answers are kept in the Cache API for a few seconds.
+// service binding, and GET responses stay in the Cache API for a few seconds.
 // Every other path is served from public/ before this code runs.
 
 import type { ExecutionContext } from "@cloudflare/workers-types/index.ts";
