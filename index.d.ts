@@ -9,6 +9,32 @@
  */
 export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-wasip1'
 
+/** One named cache (`caches.default` or `caches.open(name)`). */
+export declare class CacheStore {
+  /**
+   * Opens `caches.default` when `cacheName` is null, otherwise the cache
+   * `caches.open(cacheName)` returns.
+   */
+  constructor(storage: Storage, cacheName?: string | undefined | null)
+  /**
+   * Stores a response for a GET of `url`; returns false when production's
+   * rules discard it (no-store, private, Set-Cookie, no lifetime, 304).
+   */
+  put(method: string, url: string, status: number, headers: Array<string>, body: Uint8Array): boolean
+  /**
+   * Checks a `put` before its body is read, so that a rejected put leaves
+   * the response body unread, as in production. `put` checks again.
+   */
+  validatePut(method: string, status: number, vary?: string | undefined | null): void
+  /**
+   * Returns the fresh entry for `url`, answered as the request's
+   * conditional and range headers ask, or null.
+   */
+  match(url: string, conditions: CacheMatchConditions): CachedResponse | null
+  /** Removes the entry for `url`; returns whether a fresh one existed. */
+  delete(url: string): boolean
+}
+
 /** The native handle behind one D1 binding (`env.DB`). */
 export declare class D1Database {
   /** Opens the database `databaseName` (file `d1/<databaseName>.sqlite`) in `storage`. */
@@ -83,6 +109,25 @@ export declare class Storage {
 /** Moves bunflare's clock forward by `ms` milliseconds and returns the new time. */
 export declare function advanceClock(ms: number): number
 
+/** A cached response as `match` returns it. */
+export interface CachedResponse {
+  status: number
+  /**
+   * JSON text of the flat `[name, value, …]` pairs, in stored order.
+   * Text crosses napi in one string, where an array costs one string per name and value.
+   */
+  headers: string
+  /** The body, or null for 304 and 416 answers. */
+  body?: Buffer
+}
+
+/** The request headers `match` looks at; the rest do not change the answer. */
+export interface CacheMatchConditions {
+  range?: string
+  ifNoneMatch?: string
+  ifModifiedSince?: string
+}
+
 /** Returns bunflare's current time in milliseconds since the Unix epoch. */
 export declare function clockNow(): number
 
@@ -99,6 +144,13 @@ export interface KvValueWithMetadata {
   /** The metadata as JSON text, or null when the key has none. */
   metadata?: string
 }
+
+/**
+ * Removes every entry of one cache (`"default"` or a name given to
+ * `caches.open`), or of every cache when `cacheName` is null. Returns the
+ * number of entries removed.
+ */
+export declare function purgeCaches(storage: Storage, cacheName?: string | undefined | null): number
 
 /** Puts bunflare's clock back on the system time. */
 export declare function resetClock(): void

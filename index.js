@@ -835,10 +835,12 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.CacheStore = nativeBinding.CacheStore
 module.exports.D1Database = nativeBinding.D1Database
 module.exports.KvNamespace = nativeBinding.KvNamespace
 module.exports.Storage = nativeBinding.Storage
 module.exports.advanceClock = nativeBinding.advanceClock
 module.exports.clockNow = nativeBinding.clockNow
+module.exports.purgeCaches = nativeBinding.purgeCaches
 module.exports.resetClock = nativeBinding.resetClock
 module.exports.splitSqlStatements = nativeBinding.splitSqlStatements

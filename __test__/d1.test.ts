@@ -613,6 +613,8 @@ describe("d1 command", () => {
       vars: {},
       secretNames: [],
       kvNamespaces: [],
+      services: [],
+      assets: null,
       d1Databases: [
         {
           binding: "DB",

@@ -20,6 +20,29 @@ export interface D1DatabaseBinding {
   migrationsTable: string;
 }
 
+/** The `assets` section: static files served before (or after) the Worker. */
+export interface AssetsConfig {
+  /** Absolute path of `assets.directory`. */
+  directory: string;
+  /** `assets.binding`: the env name of the assets Fetcher, or null for none. */
+  binding: string | null;
+  htmlHandling: "auto-trailing-slash" | "force-trailing-slash" | "drop-trailing-slash" | "none";
+  notFoundHandling: "none" | "404-page" | "single-page-application";
+  /** `assets.run_worker_first`: always, never, or for paths matching these patterns. */
+  runWorkerFirst: boolean | string[];
+}
+
+/** A `services` entry: a binding to another Worker's default or named entrypoint. */
+export interface ServiceBinding {
+  binding: string;
+  /** The `name` of the Worker it calls. */
+  service: string;
+  /** A named export of that Worker, or null for its default export. */
+  entrypoint: string | null;
+  /** `props`, given to the entrypoint as `ctx.props`. */
+  props: Record<string, unknown>;
+}
+
 /** The `build` section: a command run before the Worker loads and before each reload. */
 export interface BuildConfig {
   command: string;
@@ -50,6 +73,8 @@ export interface WorkerConfig {
   secretNames: string[];
   kvNamespaces: KVNamespaceBinding[];
   d1Databases: D1DatabaseBinding[];
+  services: ServiceBinding[];
+  assets: AssetsConfig | null;
   build: BuildConfig | null;
   /** `triggers.crons`. */
   crons: string[];

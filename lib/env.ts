@@ -10,6 +10,9 @@ import type { WorkerConfig } from "./config.ts";
 import { native } from "./native.ts";
 import { createKVNamespace } from "./bindings/kv.ts";
 import { createD1Database } from "./bindings/d1.ts";
+import { installCaches } from "./bindings/cache.ts";
+import { AssetsBinding } from "./bindings/assets.ts";
+import { assetServerFor, type WorkerRegistry } from "./workers.ts";
 import { log } from "./log.ts";
 
 /** The process-wide `env` object, shared by `cloudflare:workers` and every handler. */
@@ -37,11 +40,15 @@ export function openStorage(persistTo: string | null): Storage {
 
 /**
  * Builds a fresh env object: vars as given (JSON values keep their type),
- * then KV and D1 bindings. Unsupported binding types log one warning each
- * and are left out instead of failing the start.
+ * then KV, D1, assets and service bindings. Unsupported binding types log one
+ * warning each and are left out instead of failing the start. Service
+ * bindings need the `registry` of running Workers; without one they are left out.
  */
-export function buildEnv(config: WorkerConfig, storage: Storage): Record<string, unknown> {
+export function buildEnv(config: WorkerConfig, storage: Storage, registry?: WorkerRegistry): Record<string, unknown> {
   const env: Record<string, unknown> = { ...config.vars };
+
+  // `caches` is a global in production, not a binding, but it needs the same storage.
+  installCaches(storage);
 
   for (const namespace of config.kvNamespaces) {
     env[namespace.binding] = createKVNamespace(storage, namespace.id);
@@ -49,6 +56,19 @@ export function buildEnv(config: WorkerConfig, storage: Storage): Record<string,
 
   for (const database of config.d1Databases) {
     env[database.binding] = createD1Database(storage, database.databaseName);
+  }
+
+  const assets = assetServerFor(config);
+  if (assets && config.assets?.binding) env[config.assets.binding] = new AssetsBinding(assets);
+
+  for (const service of config.services) {
+    if (registry) {
+      env[service.binding] = registry.serviceStub(service.service, service.entrypoint, service.props);
+    } else {
+      log.warn(`Service binding "${service.binding}" needs the Worker "${service.service}" running beside this one; run both with bunflare dev`, {
+        worker: config.name,
+      });
+    }
   }
 
   for (const key of config.unsupportedBindings) {

@@ -7,11 +7,17 @@ export { buildEnv, openStorage, workerEnv } from "./env.ts";
 export { registerCloudflareModules } from "./plugin.ts";
 export { createKVNamespace } from "./bindings/kv.ts";
 export { createD1Database } from "./bindings/d1.ts";
+export { createCacheStorage, installCaches, Cache, CacheStorage } from "./bindings/cache.ts";
+export { AssetsBinding } from "./bindings/assets.ts";
+export { createServiceStub, setRpcCodec, type EntrypointTarget, type RpcCodec } from "./bindings/service.ts";
+export { WorkerRegistry, WorkerInstance } from "./workers.ts";
 export { loadConfig, ConfigError } from "./config.ts";
 export type {
   WorkerConfig,
   LoadConfigOptions,
   KVNamespaceBinding,
   D1DatabaseBinding,
+  ServiceBinding,
+  AssetsConfig,
   BuildConfig,
 } from "./config.ts";

@@ -9,8 +9,13 @@ import { plugin } from "bun";
 import { workerEnv } from "./env.ts";
 import { trackWaitUntil } from "./execution-context.ts";
 
+/** Marks `RpcTarget` subclasses, so RPC passes their instances by reference. */
+export const RPC_TARGET_BRAND = Symbol.for("bunflare.RpcTarget");
+
 /** Base class of objects that can be passed by reference over RPC. */
-export class RpcTarget {}
+export class RpcTarget {
+  static readonly [RPC_TARGET_BRAND] = true;
+}
 
 /**
  * Marks a class as a `WorkerEntrypoint` subclass. A static symbol, rather

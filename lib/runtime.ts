@@ -34,13 +34,19 @@ const LIB_DIR = dirname(fileURLToPath(import.meta.url)) + sep;
 export class WorkerRuntime {
   private entrypoint: Entrypoint | null = null;
 
+  /** The loaded module's namespace, for named entrypoints. */
+  private module: Record<string, unknown> = {};
+
+  /** Builds `ctx.exports` for this Worker; set by the registry that knows how to make loopback stubs. */
+  exportsFactory: ((runtime: WorkerRuntime) => Record<string, unknown>) | null = null;
+
   /** Incremented on every load, for log lines. */
   generation = 0;
 
   constructor(
     readonly config: WorkerConfig,
     readonly env: Record<string, unknown>,
-    private readonly script: string,
+    readonly script: string,
   ) {}
 
   /** Imports the Worker module (first load) and resolves its default export. */
@@ -49,6 +55,7 @@ export class WorkerRuntime {
 
     const module = (await import(this.script)) as Record<string, unknown>;
     this.entrypoint = resolveEntrypoint(module, this.script);
+    this.module = module;
     this.generation += 1;
   }
 
@@ -69,13 +76,80 @@ export class WorkerRuntime {
   adopt(module: Record<string, unknown>): void {
     registerCloudflareModules();
     this.entrypoint = resolveEntrypoint(module, this.script);
+    this.module = module;
     this.generation += 1;
   }
 
+  /** Returns one export of the loaded module, such as a Durable Object class. */
+  exportedValue(name: string): unknown {
+    return this.module[name];
+  }
+
+  /** Names of the module's exports that are `WorkerEntrypoint` classes, plus "default" when the default export handles events. */
+  entrypointNames(): string[] {
+    const names = Object.keys(this.module).filter((name) => name !== "default" && isEntrypointClass(this.module[name]));
+    return this.entrypoint ? ["default", ...names] : names;
+  }
+
+  /**
+   * Dispatches a fetch event to a named entrypoint, or to the default export
+   * when `entrypoint` is null, with `props` as `ctx.props`. Service bindings call this.
+   */
+  async fetchEntrypoint(entrypoint: string | null, request: Request, props: unknown = {}): Promise<Response> {
+    if (entrypoint === null || entrypoint === "default") return this.fetch(request, "HTTP/1.1", props);
+
+    attachCf(request, localRequestCf());
+    const instance = this.instantiate(entrypoint, props, "fetch");
+    const handler = instance.fetch;
+    if (typeof handler !== "function") throw new Error(`Entrypoint "${entrypoint}" of ${this.config.name} does not export a fetch() method.`);
+    const response = await handler.call(instance, request);
+    if (!(response instanceof Response)) {
+      throw new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
+    }
+    return response;
+  }
+
+  /**
+   * Calls an RPC method on a fresh instance of an entrypoint class, as
+   * production does for each call on a service binding. `args` are already
+   * cloned by the caller's serializer; the result is returned as is.
+   */
+  async callEntrypoint(entrypoint: string | null, method: string, args: unknown[], props: unknown = {}): Promise<unknown> {
+    const instance = this.instantiate(entrypoint ?? "default", props, method);
+    const member = instance[method];
+    if (typeof member !== "function") {
+      // Reading a property over RPC returns its value; a missing one is an error.
+      if (member !== undefined && args.length === 0) return member;
+      throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
+    }
+    return await member.apply(instance, args);
+  }
+
+  /** Constructs the entrypoint class `name` (a named export, or "default") for one event. */
+  private instantiate(name: string, props: unknown, purpose: string): Record<string, unknown> {
+    const target = name === "default" ? this.module.default : this.module[name];
+    if (!isEntrypointClass(target)) {
+      throw new TypeError(
+        name === "default"
+          ? `The RPC receiver does not implement the method "${purpose}". The default export of ${this.config.name} is not a class extending WorkerEntrypoint.`
+          : `Worker ${this.config.name} has no entrypoint named "${name}": export a class extending WorkerEntrypoint under that name.`,
+      );
+    }
+    const ctx = this.context(props, `${this.config.name} ${name}.${purpose}`);
+    return new (target as new (ctx: unknown, env: unknown) => Record<string, unknown>)(ctx, this.env);
+  }
+
+  /** Creates the execution context of one event, with `ctx.exports` filled when the registry provides it. */
+  private context(props: unknown, origin: string): LocalExecutionContext {
+    const ctx = new LocalExecutionContext(props, origin);
+    if (this.exportsFactory) Object.assign(ctx.exports, this.exportsFactory(this));
+    return ctx;
+  }
+
   /** Dispatches a fetch event; the handler's error propagates to the caller. */
-  async fetch(request: Request, httpVersion = "HTTP/1.1"): Promise<Response> {
+  async fetch(request: Request, httpVersion = "HTTP/1.1", props: unknown = {}): Promise<Response> {
     attachCf(request, localRequestCf(httpVersion));
-    const ctx = new LocalExecutionContext({}, `${this.config.name} fetch`);
+    const ctx = this.context(props, `${this.config.name} fetch`);
 
     let response: unknown;
     try {
@@ -105,7 +179,7 @@ export class WorkerRuntime {
         noRetry = true;
       },
     };
-    const ctx = new LocalExecutionContext({}, `${this.config.name} scheduled`);
+    const ctx = this.context({}, `${this.config.name} scheduled`);
 
     try {
       await this.invoke("scheduled", controller, ctx);
@@ -118,7 +192,7 @@ export class WorkerRuntime {
 
   /** Dispatches a queue batch; the handler's error propagates so the queue engine can retry. */
   async queue(batch: unknown): Promise<void> {
-    const ctx = new LocalExecutionContext({}, `${this.config.name} queue`);
+    const ctx = this.context({}, `${this.config.name} queue`);
     await this.invoke("queue", batch, ctx);
   }
 
@@ -143,6 +217,11 @@ export class WorkerRuntime {
     const roots = [dirname(this.script), this.config.rootDir, ...(this.config.build?.watchDir ?? [])];
     return roots.map((root) => (root.endsWith(sep) ? root : root + sep));
   }
+}
+
+/** Returns whether `value` is a class extending `WorkerEntrypoint`. */
+function isEntrypointClass(value: unknown): boolean {
+  return typeof value === "function" && Boolean((value as unknown as Record<symbol, unknown>)[WORKER_ENTRYPOINT_BRAND]);
 }
 
 /** Resolves the module's default export into an entrypoint, or throws naming what is wrong. */

@@ -1,10 +1,12 @@
 // `startWorker`: the programmatic API behind `bunflare dev`. It resolves the
-// config, opens storage once, builds `env`, loads the Worker and serves it.
+// configs, opens storage once, builds each Worker's `env`, loads the Workers
+// and serves the first one. The others are reached through service bindings.
 
 import { dirname, resolve } from "node:path";
 import type { Server } from "bun";
 import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
 import { buildEnv, openStorage, replaceEnv } from "./env.ts";
+import { WorkerInstance, WorkerRegistry } from "./workers.ts";
 import { waitUntilSettled } from "./execution-context.ts";
 import { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
 import { createRequestHandler, serveWorker } from "./dev/server.ts";
@@ -12,8 +14,11 @@ import { watchSources } from "./dev/watch.ts";
 import { log } from "./log.ts";
 
 export interface StartWorkerOptions {
-  /** A resolved config, or the path of a wrangler config file (`--config`). */
-  config?: WorkerConfig | string;
+  /**
+   * A resolved config, or the path of a wrangler config file (`--config`).
+   * With several, the first Worker serves HTTP and the others run beside it.
+   */
+  config?: WorkerConfig | string | (WorkerConfig | string)[];
   /** Directory searched for the config and used to resolve relative paths (default: process.cwd()). */
   cwd?: string;
   /** The wrangler environment (`--env`). */
@@ -37,6 +42,8 @@ export interface WorkerHandle {
   url: URL;
   /** The resolved config the Worker runs with. */
   config: WorkerConfig;
+  /** Every Worker of this process, the served one included, by name. */
+  workers: WorkerRegistry;
   /** The `env` object handlers receive (the same object as `cloudflare:workers`'s `env`). */
   env: Record<string, unknown>;
   /** Dispatches a request in-process, exactly as the server would (logged; a throw becomes a 500). */
@@ -51,12 +58,14 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
-/** Resolves the config, loads the Worker and serves it. */
+/** Resolves the configs, loads every Worker and serves the first. */
 export async function startWorker(options: StartWorkerOptions = {}): Promise<WorkerHandle> {
   const cwd = resolve(options.cwd ?? process.cwd());
-  const config = resolveConfig(options, cwd);
-  const script = options.script ? resolve(cwd, options.script) : config.main;
-  if (!script) {
+  const configs = resolveConfigs(options, cwd);
+  const config = configs[0]!;
+  // Only the served Worker takes the script argument; the others use their own main.
+  const scripts = configs.map((each, index) => (index === 0 && options.script ? resolve(cwd, options.script) : each.main));
+  if (!scripts[0] && !config.assets) {
     throw new ConfigError(
       `No entry module for ${config.name}: set "main" in ${config.configPath ?? "a wrangler config"} or pass a script`,
       config.configPath,
@@ -65,49 +74,83 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     );
   }
 
-  if (config.build) await runBuild(config);
+  for (const each of configs) if (each.build) await runBuild(each);
 
+  // NOTE: every Worker shares the first one's local state directory, so a
+  // secondary Worker's KV or D1 data is not where it would be if run alone.
   const storage = openStorage(config.persistTo);
-  const env = replaceEnv(buildEnv(config, storage));
-  const runtime = new WorkerRuntime(config, env, script);
-  await runtime.load();
+  const registry = new WorkerRegistry();
+  const instances = configs.map((each, index) => {
+    const env = buildEnv(each, storage, registry);
+    const script = scripts[index] ?? null;
+    const runtime = script ? new WorkerRuntime(each, index === 0 ? replaceEnv(env) : env, script) : null;
+    if (runtime) runtime.exportsFactory = (loaded) => registry.loopbackExports(loaded);
+    const instance = new WorkerInstance(each, runtime?.env ?? env, runtime);
+    registry.add(instance);
+    return instance;
+  });
+  registry.checkServices();
 
-  const handler = createRequestHandler(runtime);
+  for (const instance of instances) await instance.runtime?.load();
+  registry.checkEntrypoints();
+
+  const primary = instances[0]!;
+  const handler = createRequestHandler(primary);
   const server: Server<undefined> = serveWorker(handler, { port: options.port ?? 0, ip: options.ip ?? "127.0.0.1" });
   const url = new URL(`http://${formatHost(options.ip ?? "127.0.0.1")}:${server.port}/`);
 
-  // Reloads are serialised by the watcher; a manual reload() may overlap one, which only re-imports twice.
-  const reload = async (reason: string) => {
-    if (config.build) await runBuild(config);
-    await runtime.reload();
-    replaceEnv(buildEnv(config, storage));
-    log.info(`Reloaded ${config.name} after ${reason}`);
+  // Reloads are serialised by each watcher; a manual reload() may overlap one, which only re-imports twice.
+  const reload = async (instance: WorkerInstance, reason: string) => {
+    if (instance.config.build) await runBuild(instance.config);
+    await instance.runtime?.reload();
+    const env = buildEnv(instance.config, storage, registry);
+    if (instance === primary) replaceEnv(env);
+    else Object.assign(instance.env, env);
+    log.info(`Reloaded ${instance.name} after ${reason}`);
   };
 
+  // Assets need no reload: they are read from disk on each request.
   const stopWatching = options.watch
-    ? watchSources({
-        dirs: config.build?.watchDir ?? [dirname(script)],
-        ignore: [config.persistTo],
-        reload: (file) => reload(`a change to ${file}`),
-      })
-    : () => {};
+    ? instances
+        .filter((instance) => instance.runtime)
+        .map((instance) =>
+          watchSources({
+            dirs: instance.config.build?.watchDir ?? [dirname(instance.runtime!.script)],
+            ignore: [config.persistTo, ...(instance.config.assets ? [instance.config.assets.directory] : [])],
+            reload: (file) => reload(instance, `a change to ${file}`),
+          }),
+        )
+    : [];
 
   return {
     url,
     config,
-    env,
+    workers: registry,
+    env: primary.env,
     fetch: (input, init) => handler(toRequest(input, init, url)),
-    scheduled: (cron = config.crons[0] ?? "* * * * *", scheduledTime) => runtime.scheduled(cron, scheduledTime),
-    reload: () => reload("a reload() call"),
+    scheduled: async (cron = config.crons[0] ?? "* * * * *", scheduledTime) => {
+      if (!primary.runtime) throw new Error(`Worker ${config.name} has no main module to run a scheduled event.`);
+      return await primary.runtime.scheduled(cron, scheduledTime);
+    },
+    reload: () => reload(primary, "a reload() call"),
     waitUntilSettled,
     stop: async () => {
-      stopWatching();
+      for (const stop of stopWatching) stop();
       await server.stop(true);
     },
   };
 }
 
-function resolveConfig(options: StartWorkerOptions, cwd: string): WorkerConfig {
+function resolveConfigs(options: StartWorkerOptions, cwd: string): WorkerConfig[] {
+  const given = Array.isArray(options.config) ? options.config : [options.config];
+  if (given.length === 0) given.push(undefined);
+  // Overrides (--var, --persist-to) apply to the served Worker only, as in wrangler.
+  return given.map((config, index) =>
+    resolveConfig(index === 0 ? { ...options, config } : { cwd: options.cwd, env: options.env, config, persistTo: options.persistTo }, cwd),
+  );
+}
+
+function resolveConfig(options: Omit<StartWorkerOptions, "config"> & { config?: WorkerConfig | string }, cwd: string): WorkerConfig {
   if (typeof options.config === "object") {
     return {
       ...options.config,

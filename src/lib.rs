@@ -4,6 +4,7 @@
 //! Each engine is one module. `storage` owns the data directory and its SQLite
 //! connections, and `clock` is the one time source every engine reads.
 
+pub mod cache;
 pub mod clock;
 pub mod d1;
 pub mod errors;

@@ -4,7 +4,15 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { log } from "../log.ts";
-import type { BuildConfig, D1DatabaseBinding, KVNamespaceBinding, LoadConfigOptions, WorkerConfig } from "../config.ts";
+import type {
+  AssetsConfig,
+  BuildConfig,
+  D1DatabaseBinding,
+  KVNamespaceBinding,
+  LoadConfigOptions,
+  ServiceBinding,
+  WorkerConfig,
+} from "../config.ts";
 import { loadLocalSecrets } from "./dotenv.ts";
 import { resolveEnvironment, type ResolvedEnvironment } from "./environment.ts";
 import { ConfigError, displayPath, formatKeyPath, locate } from "./errors.ts";
@@ -72,6 +80,8 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     secretNames,
     kvNamespaces: resolveKvNamespaces(raw),
     d1Databases: resolveD1Databases(raw, configDir),
+    services: resolveServices(raw),
+    assets: resolveAssets(raw, configDir),
     build,
     crons: (isPlainObject(raw.triggers) ? (raw.triggers.crons as string[] | undefined) : undefined) ?? [],
     persistTo: resolvePersistTo(cwd, rootDir, options.persistTo),
@@ -99,6 +109,8 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
     secretNames,
     kvNamespaces: [],
     d1Databases: [],
+    services: [],
+    assets: null,
     build: null,
     crons: [],
     persistTo: resolvePersistTo(cwd, cwd, options.persistTo),
@@ -178,6 +190,29 @@ function resolveD1Databases(raw: Record<string, unknown>, configDir: string): D1
     migrationsDir: resolve(configDir, entry.migrations_dir ?? "migrations"),
     migrationsTable: entry.migrations_table ?? "d1_migrations",
   }));
+}
+
+function resolveServices(raw: Record<string, unknown>): ServiceBinding[] {
+  const entries = Array.isArray(raw.services) ? (raw.services as Record<string, unknown>[]) : [];
+  return entries.map((entry) => ({
+    binding: entry.binding as string,
+    service: entry.service as string,
+    entrypoint: typeof entry.entrypoint === "string" ? entry.entrypoint : null,
+    props: isPlainObject(entry.props) ? entry.props : {},
+  }));
+}
+
+/** `assets` with production's defaults: auto-trailing-slash, no not-found handling, assets before the Worker. */
+function resolveAssets(raw: Record<string, unknown>, configDir: string): AssetsConfig | null {
+  if (!isPlainObject(raw.assets) || typeof raw.assets.directory !== "string") return null;
+  const assets = raw.assets;
+  return {
+    directory: resolve(configDir, assets.directory as string),
+    binding: typeof assets.binding === "string" ? assets.binding : null,
+    htmlHandling: (assets.html_handling as AssetsConfig["htmlHandling"] | undefined) ?? "auto-trailing-slash",
+    notFoundHandling: (assets.not_found_handling as AssetsConfig["notFoundHandling"] | undefined) ?? "none",
+    runWorkerFirst: (assets.run_worker_first as boolean | string[] | undefined) ?? false,
+  };
 }
 
 /**

@@ -104,6 +104,8 @@ export function checkSection(check: ConfigChecker, section: Record<string, unkno
   checkKvNamespaces(check, at("kv_namespaces"), section.kv_namespaces);
   checkD1Databases(check, at("d1_databases"), section.d1_databases);
   checkBuild(check, at("build"), section.build);
+  checkServices(check, at("services"), section.services);
+  checkAssets(check, at("assets"), section.assets);
 
   if (check.optionalObject(at("triggers"), section.triggers) && section.triggers !== undefined) {
     check.optionalStringArray(at("triggers", "crons"), section.triggers.crons);
@@ -183,5 +185,45 @@ function checkBuild(check: ConfigChecker, path: KeyPath, value: unknown): void {
   if (Array.isArray(value.watch_dir)) check.optionalStringArray([...path, "watch_dir"], value.watch_dir);
   else if (value.watch_dir !== undefined && typeof value.watch_dir !== "string") {
     check.wrongType([...path, "watch_dir"], "a string or an array of strings", value.watch_dir);
+  }
+}
+
+const HTML_HANDLING = ["auto-trailing-slash", "force-trailing-slash", "drop-trailing-slash", "none"];
+const NOT_FOUND_HANDLING = ["single-page-application", "404-page", "none"];
+
+function checkOneOf(check: ConfigChecker, path: KeyPath, value: unknown, allowed: string[]): void {
+  if (value === undefined) return;
+  if (typeof value !== "string" || !allowed.includes(value)) {
+    check.fail(path, `must be one of ${allowed.map((item) => JSON.stringify(item)).join(", ")}, got ${JSON.stringify(value)}`);
+  }
+}
+
+function checkServices(check: ConfigChecker, path: KeyPath, value: unknown): void {
+  for (const [index, entry] of bindingEntries(check, path, value)) {
+    check.requiredString([...path, index, "binding"], entry.binding);
+    check.requiredString([...path, index, "service"], entry.service);
+    check.optionalString([...path, index, "entrypoint"], entry.entrypoint);
+    check.optionalObject([...path, index, "props"], entry.props);
+  }
+}
+
+function checkAssets(check: ConfigChecker, path: KeyPath, value: unknown): void {
+  if (!check.optionalObject(path, value) || value === undefined) return;
+
+  // wrangler requires a directory for local development, where nothing was uploaded before.
+  check.requiredString([...path, "directory"], value.directory);
+  check.optionalString([...path, "binding"], value.binding);
+  checkOneOf(check, [...path, "html_handling"], value.html_handling, HTML_HANDLING);
+  checkOneOf(check, [...path, "not_found_handling"], value.not_found_handling, NOT_FOUND_HANDLING);
+
+  const runWorkerFirst = value.run_worker_first;
+  if (Array.isArray(runWorkerFirst)) {
+    if (check.optionalStringArray([...path, "run_worker_first"], runWorkerFirst)) {
+      runWorkerFirst.forEach((rule, index) => {
+        if (!/^!?\//.test(rule)) check.fail([...path, "run_worker_first", index], `must start with "/" or "!/", got ${JSON.stringify(rule)}`);
+      });
+    }
+  } else if (runWorkerFirst !== undefined && typeof runWorkerFirst !== "boolean") {
+    check.wrongType([...path, "run_worker_first"], "a boolean or an array of route patterns", runWorkerFirst);
   }
 }

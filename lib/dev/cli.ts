@@ -9,6 +9,8 @@ import { openStorage } from "../env.ts";
 import { startWorker } from "../worker.ts";
 import { runKvCommand } from "./kv-command.ts";
 import { runD1Command } from "./d1-command.ts";
+import { runCacheCommand } from "./cache-command.ts";
+import { loadProjectConfig, PROJECT_CONFIG_FILE } from "./project-config.ts";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 
@@ -18,6 +20,7 @@ Commands:
   bunflare dev    Serve the Worker locally, reloading on changes
   bunflare kv     Work with local KV namespaces
   bunflare d1     Work with local D1 databases
+  bunflare cache  Purge the local Cache API storage
 
 Options:
   -h, --help      Show help for bunflare or a command
@@ -27,9 +30,12 @@ const DEV_USAGE = `Usage: bunflare dev [options]
 
 Serves the Worker named by the wrangler config on a local port and reloads
 it when its source files change. Local state persists across restarts.
+With several configs, the first Worker serves HTTP and the others are
+reached through service bindings.
 
 Options:
-  -c, --config <path>     Path to the wrangler config (default: wrangler.jsonc, .json or .toml in the current directory)
+  -c, --config <path>     Path to a wrangler config; repeat to run several Workers (default: the
+                          configs listed in ${PROJECT_CONFIG_FILE}, else wrangler.jsonc, .json or .toml here)
   -e, --env <name>        Use the config's environment <name>
       --port <number>     Port to listen on (default: 8787; 0 picks a free port)
       --ip <address>      Interface to listen on (default: 127.0.0.1)
@@ -47,6 +53,7 @@ const CONFIG_OPTIONS = {
 
 const DEV_OPTIONS = {
   ...CONFIG_OPTIONS,
+  config: { type: "string", short: "c", multiple: true },
   port: { type: "string" },
   ip: { type: "string" },
   var: { type: "string", multiple: true },
@@ -75,6 +82,8 @@ export async function main(argv: string[]): Promise<number> {
       return await delegate(rest, runKvCommand);
     case "d1":
       return await delegate(rest, runD1Command);
+    case "cache":
+      return await delegate(rest, runCacheCommand);
     default:
       throw new UsageError(`Unknown command "${command}". Run "bunflare --help" for the list of commands.`);
   }
@@ -92,8 +101,9 @@ async function dev(args: string[]): Promise<number> {
   process.on("uncaughtException", (error) => log.error(`Uncaught exception: ${describeError(error)}`));
   process.on("unhandledRejection", (reason) => log.error(`Unhandled promise rejection: ${describeError(reason)}`));
 
+  const configs = values.config ?? (await loadProjectConfig(process.cwd())) ?? undefined;
   const handle = await startWorker({
-    config: values.config,
+    config: configs,
     env: values.env,
     persistTo: values["persist-to"],
     vars: parseVars(values.var ?? []),
@@ -103,6 +113,8 @@ async function dev(args: string[]): Promise<number> {
   });
 
   printBindings(handle.config);
+  const others = handle.workers.names.filter((name) => name !== handle.config.name);
+  if (others.length > 0) console.log(`Also running, through service bindings: ${others.join(", ")}`);
   console.log(`Ready on ${handle.url.href}`);
 
   const shutdown = async () => {
@@ -166,6 +178,10 @@ function printBindings(config: WorkerConfig): void {
   const rows: [string, string][] = [];
   for (const namespace of config.kvNamespaces) rows.push([`env.${namespace.binding} (${namespace.id})`, "KV Namespace"]);
   for (const database of config.d1Databases) rows.push([`env.${database.binding} (${database.databaseName})`, "D1 Database"]);
+  for (const service of config.services) {
+    rows.push([`env.${service.binding} (${service.service}${service.entrypoint ? `#${service.entrypoint}` : ""})`, "Worker"]);
+  }
+  if (config.assets?.binding) rows.push([`env.${config.assets.binding}`, "Assets"]);
   for (const [name, value] of Object.entries(config.vars)) {
     const displayValue = config.secretNames.includes(name) ? '"(hidden)"' : truncate(JSON.stringify(value), 40);
     rows.push([`env.${name} (${displayValue})`, "Environment Variable"]);

@@ -2,7 +2,11 @@
 // 500 response carrying the stack when the Worker throws.
 
 import type { Server } from "bun";
-import type { WorkerRuntime } from "../runtime.ts";
+/** What the server dispatches to: a WorkerRuntime, or a Worker with assets in front of it. */
+export interface RequestTarget {
+  readonly config: { readonly name: string };
+  fetch(request: Request): Promise<Response>;
+}
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 
@@ -17,7 +21,7 @@ export interface ServeOptions {
 export type WorkerRequestHandler = (request: Request) => Promise<Response>;
 
 /** Creates the handler the server (and the programmatic `fetch`) calls for each request. */
-export function createRequestHandler(runtime: WorkerRuntime): WorkerRequestHandler {
+export function createRequestHandler(runtime: RequestTarget): WorkerRequestHandler {
   return async (request) => {
     const started = performance.now();
     const url = new URL(request.url);

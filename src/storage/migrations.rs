@@ -20,4 +20,16 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (namespace, key)
     );
     CREATE INDEX kv_entries_expiration ON kv_entries (expiration) WHERE expiration IS NOT NULL;",
+    // Cache API (src/cache.rs). One row per cached URL of each cache; `cache`
+    // is "default" or "named:<name>". `headers` is a JSON array of name/value
+    // strings; `expires_at` is in milliseconds since the epoch.
+    "CREATE TABLE cache_entries (
+        cache TEXT NOT NULL,
+        url TEXT NOT NULL,
+        status INTEGER NOT NULL,
+        headers TEXT NOT NULL,
+        body BLOB NOT NULL,
+        expires_at INTEGER NOT NULL,
+        PRIMARY KEY (cache, url)
+    );",
 ];
