@@ -40,7 +40,7 @@ function buildAddon(): void {
   if (!existsSync(join(packageRoot, "Cargo.toml"))) {
     throw new Error("bunflare: no native addon for this platform and no Rust sources to build one from");
   }
-  log.info("bunflare: compiling the native addon (first run only; this takes a minute or two)...");
+  log.info("bunflare: compiling the native addon with cargo (first run only; about a minute on an idle 2-core machine)...");
   const started = performance.now();
   const result = Bun.spawnSync(["cargo", "build", "--release", "--lib"], {
     cwd: packageRoot,
