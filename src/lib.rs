@@ -5,7 +5,10 @@
 //! connections, and `clock` is the one time source every engine reads.
 
 pub mod clock;
+pub mod cron;
 pub mod d1;
 pub mod errors;
 pub mod kv;
+pub mod queue;
+pub mod scheduler;
 pub mod storage;
