@@ -835,10 +835,18 @@ function __napiStampBindingTarget(exportsObject, target) {
 // linked import resolves to `undefined`.
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
+module.exports.CronTriggers = nativeBinding.CronTriggers
 module.exports.D1Database = nativeBinding.D1Database
 module.exports.KvNamespace = nativeBinding.KvNamespace
+module.exports.QueueBroker = nativeBinding.QueueBroker
 module.exports.Storage = nativeBinding.Storage
 module.exports.advanceClock = nativeBinding.advanceClock
 module.exports.clockNow = nativeBinding.clockNow
+module.exports.nextCronTime = nativeBinding.nextCronTime
 module.exports.resetClock = nativeBinding.resetClock
+module.exports.schedulerPending = nativeBinding.schedulerPending
+module.exports.schedulerReady = nativeBinding.schedulerReady
 module.exports.splitSqlStatements = nativeBinding.splitSqlStatements
+module.exports.startScheduler = nativeBinding.startScheduler
+module.exports.stopScheduler = nativeBinding.stopScheduler
+module.exports.validateCron = nativeBinding.validateCron

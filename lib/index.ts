@@ -3,15 +3,21 @@
 
 export { startWorker, type StartWorkerOptions, type WorkerHandle } from "./worker.ts";
 export { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
-export { buildEnv, openStorage, workerEnv } from "./env.ts";
+export { buildEnv, openStorage, queueBroker, workerEnv } from "./env.ts";
 export { registerCloudflareModules } from "./plugin.ts";
 export { createKVNamespace } from "./bindings/kv.ts";
 export { createD1Database } from "./bindings/d1.ts";
+export { createQueue, WorkerQueue, MessageBatch, Message } from "./bindings/queue.ts";
+export { startQueueConsumers } from "./queue-consumer.ts";
+export { startCronTriggers } from "./cron.ts";
+export { registerScheduledHandler, stopScheduler } from "./scheduler.ts";
 export { loadConfig, ConfigError } from "./config.ts";
 export type {
   WorkerConfig,
   LoadConfigOptions,
   KVNamespaceBinding,
   D1DatabaseBinding,
+  QueueProducerBinding,
+  QueueConsumerConfig,
   BuildConfig,
 } from "./config.ts";

@@ -4,7 +4,9 @@
 import { dirname, resolve } from "node:path";
 import type { Server } from "bun";
 import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
-import { buildEnv, openStorage, replaceEnv } from "./env.ts";
+import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
+import { startCronTriggers } from "./cron.ts";
+import { startQueueConsumers } from "./queue-consumer.ts";
 import { waitUntilSettled } from "./execution-context.ts";
 import { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
 import { createRequestHandler, serveWorker } from "./dev/server.ts";
@@ -30,6 +32,8 @@ export interface StartWorkerOptions {
   script?: string;
   /** Reload when the Worker's sources change (default false; `bunflare dev` turns it on). */
   watch?: boolean;
+  /** Fire `triggers.crons` on schedule (default true; `bunflare dev --no-crons` turns it off). */
+  crons?: boolean;
 }
 
 export interface WorkerHandle {
@@ -47,7 +51,7 @@ export interface WorkerHandle {
   reload(): Promise<void>;
   /** Resolves when every `waitUntil` promise so far has settled. */
   waitUntilSettled(): Promise<void>;
-  /** Stops the server and the watcher; storage stays open for the process. */
+  /** Stops the server, the watcher, the queue consumers and the cron triggers; storage stays open for the process. */
   stop(): Promise<void>;
 }
 
@@ -72,7 +76,13 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   const runtime = new WorkerRuntime(config, env, script);
   await runtime.load();
 
-  const handler = createRequestHandler(runtime);
+  // Queue consumers and cron triggers call through the runtime, so a reload
+  // changes the handlers they reach without registering them again.
+  const broker = queueBroker(storage);
+  const stopConsumers = startQueueConsumers(runtime, broker, config.queueConsumers);
+  const stopCrons = options.crons === false ? () => {} : startCronTriggers(runtime, config.crons);
+
+  const handler = createRequestHandler(runtime, { broker, scheduled: (cron, time) => runtime.scheduled(cron, time) });
   const server: Server<undefined> = serveWorker(handler, { port: options.port ?? 0, ip: options.ip ?? "127.0.0.1" });
   const url = new URL(`http://${formatHost(options.ip ?? "127.0.0.1")}:${server.port}/`);
 
@@ -102,6 +112,8 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     waitUntilSettled,
     stop: async () => {
       stopWatching();
+      stopCrons();
+      stopConsumers();
       await server.stop(true);
     },
   };

@@ -372,10 +372,10 @@ impl Cron {
     }
 }
 
-/// Checks a cron expression and throws `CRON_INVALID` with the reason when production would reject it.
+/// Returns why production would reject a cron expression, or null when it is valid.
 #[napi]
-pub fn validate_cron(expression: String) -> napi::Result<()> {
-    parse(&expression).map(|_| ()).map_err(crate::errors::to_napi)
+pub fn validate_cron(expression: String) -> Option<String> {
+    parse(&expression).err().map(|error| error.reason)
 }
 
 /// Returns the next fire time of `expression` strictly after `after_ms`, or null if it never fires.
@@ -425,15 +425,17 @@ impl CronTriggers {
         }
     }
 
-    /// Schedules the fire after `due_ms` for the expression at `index`, and
-    /// returns the expression, for the dispatcher to pass to `scheduled()`.
+    /// Schedules the next fire of the expression at `index` after both
+    /// `due_ms` and now, and returns the expression for `scheduled()`. Fires
+    /// missed while the clock jumped or the process slept are skipped, as
+    /// production skips them.
     #[napi]
     pub fn fired(&self, index: u32, due_ms: f64) -> Option<String> {
         let index = index as usize;
         if index >= self.crons.len() {
             return None;
         }
-        self.schedule_after(index, due_ms as i64);
+        self.schedule_after(index, (due_ms as i64).max(crate::clock::now_ms()));
         Some(self.expressions[index].clone())
     }
 

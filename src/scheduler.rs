@@ -146,6 +146,7 @@ impl State {
     }
 }
 
+#[cfg_attr(test, allow(dead_code))]
 /// The JavaScript side: the threadsafe function, and what is needed to ref
 /// and unref it from the JavaScript thread.
 struct Js {

@@ -4,7 +4,15 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { log } from "../log.ts";
-import type { BuildConfig, D1DatabaseBinding, KVNamespaceBinding, LoadConfigOptions, WorkerConfig } from "../config.ts";
+import type {
+  BuildConfig,
+  D1DatabaseBinding,
+  KVNamespaceBinding,
+  LoadConfigOptions,
+  QueueConsumerConfig,
+  QueueProducerBinding,
+  WorkerConfig,
+} from "../config.ts";
 import { loadLocalSecrets } from "./dotenv.ts";
 import { resolveEnvironment, type ResolvedEnvironment } from "./environment.ts";
 import { ConfigError, displayPath, formatKeyPath, locate } from "./errors.ts";
@@ -72,6 +80,8 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     secretNames,
     kvNamespaces: resolveKvNamespaces(raw),
     d1Databases: resolveD1Databases(raw, configDir),
+    queueProducers: resolveQueueProducers(raw),
+    queueConsumers: resolveQueueConsumers(raw),
     build,
     crons: (isPlainObject(raw.triggers) ? (raw.triggers.crons as string[] | undefined) : undefined) ?? [],
     persistTo: resolvePersistTo(cwd, rootDir, options.persistTo),
@@ -99,6 +109,8 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
     secretNames,
     kvNamespaces: [],
     d1Databases: [],
+    queueProducers: [],
+    queueConsumers: [],
     build: null,
     crons: [],
     persistTo: resolvePersistTo(cwd, cwd, options.persistTo),
@@ -177,6 +189,33 @@ function resolveD1Databases(raw: Record<string, unknown>, configDir: string): D1
     databaseId: entry.database_id ?? null,
     migrationsDir: resolve(configDir, entry.migrations_dir ?? "migrations"),
     migrationsTable: entry.migrations_table ?? "d1_migrations",
+  }));
+}
+
+function resolveQueueProducers(raw: Record<string, unknown>): QueueProducerBinding[] {
+  const queues = isPlainObject(raw.queues) ? raw.queues : {};
+  const entries = Array.isArray(queues.producers) ? (queues.producers as Record<string, unknown>[]) : [];
+  return entries.map((entry) => ({
+    binding: entry.binding as string,
+    queue: entry.queue as string,
+    deliveryDelay: (entry.delivery_delay as number | undefined) ?? null,
+  }));
+}
+
+function resolveQueueConsumers(raw: Record<string, unknown>): QueueConsumerConfig[] {
+  const queues = isPlainObject(raw.queues) ? raw.queues : {};
+  const entries = Array.isArray(queues.consumers) ? (queues.consumers as Record<string, unknown>[]) : [];
+  const numberOrNull = (value: unknown) => (typeof value === "number" ? value : null);
+  return entries.map((entry) => ({
+    queue: entry.queue as string,
+    type: entry.type === "http_pull" ? "http_pull" : "worker",
+    maxBatchSize: numberOrNull(entry.max_batch_size),
+    maxBatchTimeout: numberOrNull(entry.max_batch_timeout),
+    maxRetries: numberOrNull(entry.max_retries),
+    retryDelay: numberOrNull(entry.retry_delay),
+    deadLetterQueue: typeof entry.dead_letter_queue === "string" ? entry.dead_letter_queue : null,
+    maxConcurrency: numberOrNull(entry.max_concurrency),
+    visibilityTimeoutMs: numberOrNull(entry.visibility_timeout_ms),
   }));
 }
 

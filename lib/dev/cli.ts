@@ -9,6 +9,7 @@ import { openStorage } from "../env.ts";
 import { startWorker } from "../worker.ts";
 import { runKvCommand } from "./kv-command.ts";
 import { runD1Command } from "./d1-command.ts";
+import { runQueuesCommand } from "./queues-command.ts";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 
@@ -18,6 +19,7 @@ Commands:
   bunflare dev    Serve the Worker locally, reloading on changes
   bunflare kv     Work with local KV namespaces
   bunflare d1     Work with local D1 databases
+  bunflare queues Work with local queues
 
 Options:
   -h, --help      Show help for bunflare or a command
@@ -35,6 +37,7 @@ Options:
       --ip <address>      Interface to listen on (default: 127.0.0.1)
       --var <KEY:VALUE>   Set or override a var; repeat for more than one
       --persist-to <dir>  Directory for local state (default: .bunflare beside the config)
+      --no-crons          Do not fire triggers.crons on schedule (the trigger endpoints still work)
   -h, --help              Show this help`;
 
 /** Flags every config-reading command accepts. */
@@ -50,6 +53,7 @@ const DEV_OPTIONS = {
   port: { type: "string" },
   ip: { type: "string" },
   var: { type: "string", multiple: true },
+  "no-crons": { type: "boolean" },
 } as const satisfies ParseArgsConfig["options"];
 
 /** An error in the command line, printed without a stack. */
@@ -75,6 +79,8 @@ export async function main(argv: string[]): Promise<number> {
       return await delegate(rest, runKvCommand);
     case "d1":
       return await delegate(rest, runD1Command);
+    case "queues":
+      return await delegate(rest, runQueuesCommand);
     default:
       throw new UsageError(`Unknown command "${command}". Run "bunflare --help" for the list of commands.`);
   }
@@ -100,9 +106,17 @@ async function dev(args: string[]): Promise<number> {
     port: parsePort(values.port ?? process.env.BUNFLARE_PORT ?? "8787"),
     ip: values.ip ?? "127.0.0.1",
     watch: true,
+    crons: !values["no-crons"],
   });
 
   printBindings(handle.config);
+  for (const consumer of handle.config.queueConsumers) {
+    console.log(`Consuming queue "${consumer.queue}" (${consumer.type === "http_pull" ? "pull" : "push"})`);
+  }
+  if (handle.config.crons.length > 0) {
+    const state = values["no-crons"] ? "not scheduled (--no-crons)" : "scheduled";
+    console.log(`Cron triggers ${state}: ${handle.config.crons.join(", ")}`);
+  }
   console.log(`Ready on ${handle.url.href}`);
 
   const shutdown = async () => {
@@ -166,6 +180,7 @@ function printBindings(config: WorkerConfig): void {
   const rows: [string, string][] = [];
   for (const namespace of config.kvNamespaces) rows.push([`env.${namespace.binding} (${namespace.id})`, "KV Namespace"]);
   for (const database of config.d1Databases) rows.push([`env.${database.binding} (${database.databaseName})`, "D1 Database"]);
+  for (const producer of config.queueProducers) rows.push([`env.${producer.binding} (${producer.queue})`, "Queue"]);
   for (const [name, value] of Object.entries(config.vars)) {
     const displayValue = config.secretNames.includes(name) ? '"(hidden)"' : truncate(JSON.stringify(value), 40);
     rows.push([`env.${name} (${displayValue})`, "Environment Variable"]);

@@ -5,6 +5,7 @@ import type { Server } from "bun";
 import type { WorkerRuntime } from "../runtime.ts";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
+import { handleLocalEndpoint, type EndpointTarget } from "./endpoints.ts";
 
 export interface ServeOptions {
   /** TCP port; 0 picks a free one. */
@@ -16,15 +17,20 @@ export interface ServeOptions {
 /** A request handler that dispatches to the Worker, logs the request, and turns a throw into a 500 response. */
 export type WorkerRequestHandler = (request: Request) => Promise<Response>;
 
-/** Creates the handler the server (and the programmatic `fetch`) calls for each request. */
-export function createRequestHandler(runtime: WorkerRuntime): WorkerRequestHandler {
+/**
+ * Creates the handler the server (and the programmatic `fetch`) calls for
+ * each request. With `endpoints`, the dev server's own routes (scheduled
+ * triggers, queue pulls) are answered before the Worker sees the request.
+ */
+export function createRequestHandler(runtime: WorkerRuntime, endpoints?: EndpointTarget): WorkerRequestHandler {
   return async (request) => {
     const started = performance.now();
     const url = new URL(request.url);
 
     let response: Response;
     try {
-      response = await runtime.fetch(request);
+      const local = endpoints ? await handleLocalEndpoint(request, url, endpoints) : null;
+      response = local ?? (await runtime.fetch(request));
     } catch (error) {
       log.error(`Uncaught error in ${runtime.config.name} fetch handler: ${describeError(error)}`, {
         method: request.method,
