@@ -16,7 +16,7 @@ export declare const __napiBindingTarget: 'native' | 'wasm32-wasi' | 'wasm32-was
 export declare class CronTriggers {
   /** Parses every expression; the first invalid one throws `CRON_INVALID`. */
   constructor(expressions: Array<string>)
-  /** The scheduler key prefix of these triggers (`<owner>:`). */
+  /** Returns the scheduler key prefix of these triggers (`<owner>:`). */
   get owner(): string
   /** Schedules the next fire time of every expression after the clock's now. */
   start(): void
@@ -93,7 +93,7 @@ export declare class KvNamespace {
 export declare class QueueBroker {
   /** Opens the queues of `storage`'s `data.sqlite`. */
   constructor(storage: Storage)
-  /** The prefix of this broker's scheduler keys (`<broker>:`); the rest of a key is the queue name. */
+  /** Returns the prefix of this broker's scheduler keys (`<broker>:`). The rest of a key is the queue name. */
   get keyPrefix(): string
   /** Sends one serialized message. `contentType` is 0 text, 1 json, 2 bytes, 3 v8. */
   send(queue: string, body: Buffer, contentType: number, delaySeconds?: number | undefined | null): void
@@ -114,7 +114,7 @@ export declare class QueueBroker {
   unregisterConsumer(queue: string): void
   /**
    * Returns the next batch for the push consumer of `queue` when the
-   * batching rule holds and a concurrency slot is free, leasing its
+   * batching rule is met and a concurrency slot is free, leasing its
    * messages; otherwise null. Either way the next delivery is rescheduled.
    */
   takeBatch(queue: string): Array<QueueMessageRecord> | null
@@ -139,7 +139,7 @@ export declare class QueueBroker {
   list(queue: string, limit?: number | undefined | null): Array<QueueMessageRecord>
   /** Deletes every message of `queue` and returns how many there were. */
   purge(queue: string): number
-  /** Lists every queue that holds messages, with its message count. */
+  /** Lists every queue that contains messages, with its message count. */
   queues(): Array<QueueSummary>
 }
 
@@ -231,7 +231,7 @@ export interface QueueSettleEvent {
   deadLetterQueue?: string
 }
 
-/** What `settle` did with a batch. */
+/** The outcome of `settle` for one batch. */
 export interface QueueSettleResult {
   acked: number
   retried: number

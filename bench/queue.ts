@@ -71,7 +71,7 @@ async function bindingThroughput(dir: string): Promise<{ sendMs: number; totalMs
   return { sendMs, totalMs };
 }
 
-/** The same storage work with raw bun:sqlite: insert in batches, then take and delete in batches. */
+/** Runs the same storage work with raw bun:sqlite: insert in batches, then take and delete in batches. */
 function rawThroughput(dir: string): { sendMs: number; totalMs: number } {
   const db = new Database(join(dir, "raw.sqlite"));
   db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;");

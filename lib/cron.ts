@@ -18,6 +18,8 @@ export function startCronTriggers(target: ScheduledTarget, crons: string[]): () 
   const triggers = new native.CronTriggers(crons);
   const unregister = registerScheduledHandler("cron", triggers.owner, async (key, due) => {
     const cron = triggers.fired(Number(key), due);
+    // NOTE: production may retry a failed run unless it called noRetry();
+    // here a failure is only logged, and the next run is the next tick.
     if (cron !== null) await target.scheduled(cron, due);
   });
   triggers.start();

@@ -1,5 +1,5 @@
 // Delivers queue batches to a Worker's `queue()` handler when the native
-// scheduler says a consumer has one, and reports each batch's outcome back
+// scheduler reports that a consumer has one, and reports each batch's outcome back
 // to the queue engine, which decides retries and dead-lettering.
 
 import type { QueueBroker } from "../index.js";

@@ -5,8 +5,8 @@
 // prefix names the engine handle that scheduled it (a queue broker, a Worker's
 // cron triggers), and `<rest>` is the engine's own key (a queue name, a cron
 // index). Handlers register by kind and owner prefix. After routing a batch,
-// the dispatcher tells the scheduler it is ready for the next one from
-// `setImmediate`, so Bun's timers and I/O run between two wake-ups.
+// the dispatcher calls `schedulerReady()` from `setImmediate`, so Bun's
+// timers and I/O run between two wake-ups.
 
 import { native } from "./native.ts";
 import { describeError } from "./execution-context.ts";

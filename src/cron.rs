@@ -1,11 +1,12 @@
 //! Cron expressions as Cloudflare's Cron Triggers accept them, and their next
 //! fire times.
 //!
-//! The grammar follows production's parser (Cloudflare's `saffron` crate):
-//! five fields separated by spaces (minute, hour, day of month, month, day of
-//! week); `*`, lists, ranges and steps in every field; `JAN`-`DEC` and
-//! `SUN`-`SAT` in any case; `L`, `LW`, `L-<n>`, `L-<n>W` and `<n>W` in the day
-//! of month; `L`, `<day>L` and `<day>#<n>` in the day of week. Days of the week
+//! The grammar follows production's parser, Cloudflare's `saffron` crate.
+//! An expression has five fields separated by spaces: minute, hour, day of
+//! month, month and day of week. Every field takes `*`, lists, ranges and
+//! steps, and the names `JAN`-`DEC` and `SUN`-`SAT` in any case. The day of
+//! month also takes `L`, `LW`, `L-<n>`, `L-<n>W` and `<n>W`, and the day of
+//! week takes `L`, `<day>L` and `<day>#<n>`. Days of the week
 //! run from 1 (Sunday) to 7 (Saturday), unlike Unix cron's 0-6. When both day
 //! fields are restricted, a day matches if either matches. All times are UTC.
 
@@ -26,7 +27,9 @@ const DAY_MS: i64 = 86_400_000;
 /// nine years covers every satisfiable expression.
 const SEARCH_DAYS: i64 = 9 * 366;
 
-const MONTH_NAMES: [&str; 12] = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"];
+const MONTH_NAMES: [&str; 12] = [
+    "JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC",
+];
 const DAY_NAMES: [&str; 7] = ["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"];
 
 /// An expression that is not a valid Cron Trigger, with the reason.
@@ -38,7 +41,11 @@ pub struct CronError {
 
 impl Display for CronError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid cron expression {:?}: {}", self.expression, self.reason)
+        write!(
+            f,
+            "invalid cron expression {:?}: {}",
+            self.expression, self.reason
+        )
     }
 }
 
@@ -55,7 +62,10 @@ enum DaysOfMonth {
     /// Bit `d` set for each day `d` (1-31).
     Set(u32),
     /// `L` (offset 0) or `L-<offset>`, optionally with `W`: the weekday nearest that day.
-    Last { offset: u32, weekday: bool },
+    Last {
+        offset: u32,
+        weekday: bool,
+    },
     /// `<day>W`: the weekday nearest `day` within the same month.
     NearestWeekday(u32),
 }
@@ -91,29 +101,68 @@ struct Field {
     names: &'static [&'static str],
 }
 
-const MINUTE: Field = Field { name: "minute", min: 0, max: 59, names: &[] };
-const HOUR: Field = Field { name: "hour", min: 0, max: 23, names: &[] };
-const DAY_OF_MONTH: Field = Field { name: "day of month", min: 1, max: 31, names: &[] };
-const MONTH: Field = Field { name: "month", min: 1, max: 12, names: &MONTH_NAMES };
-const DAY_OF_WEEK: Field = Field { name: "day of week", min: 1, max: 7, names: &DAY_NAMES };
+const MINUTE: Field = Field {
+    name: "minute",
+    min: 0,
+    max: 59,
+    names: &[],
+};
+const HOUR: Field = Field {
+    name: "hour",
+    min: 0,
+    max: 23,
+    names: &[],
+};
+const DAY_OF_MONTH: Field = Field {
+    name: "day of month",
+    min: 1,
+    max: 31,
+    names: &[],
+};
+const MONTH: Field = Field {
+    name: "month",
+    min: 1,
+    max: 12,
+    names: &MONTH_NAMES,
+};
+const DAY_OF_WEEK: Field = Field {
+    name: "day of week",
+    min: 1,
+    max: 7,
+    names: &DAY_NAMES,
+};
 
 impl Field {
     /// Parses one value: a number in range, or a three-letter name in any case.
     fn value(&self, text: &str) -> Result<u32, String> {
-        if let Some(index) = self.names.iter().position(|name| name.eq_ignore_ascii_case(text)) {
+        if let Some(index) = self
+            .names
+            .iter()
+            .position(|name| name.eq_ignore_ascii_case(text))
+        {
             return Ok(index as u32 + self.min);
         }
         if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(format!("{} value {:?} is not a number{}", self.name, text, self.name_hint()));
+            return Err(format!(
+                "{} value {:?} is not a number{}",
+                self.name,
+                text,
+                self.name_hint()
+            ));
         }
-        let value: u32 = text.parse().map_err(|_| format!("{} value {text} is out of range", self.name))?;
+        let value: u32 = text
+            .parse()
+            .map_err(|_| format!("{} value {text} is out of range", self.name))?;
         if value < self.min || value > self.max {
             let extra = if self.name == "day of week" && value == 0 {
                 " (days of the week run from 1 = Sunday to 7 = Saturday)"
             } else {
                 ""
             };
-            return Err(format!("{} value {value} is outside {}-{}{extra}", self.name, self.min, self.max));
+            return Err(format!(
+                "{} value {value} is outside {}-{}{extra}",
+                self.name, self.min, self.max
+            ));
         }
         Ok(value)
     }
@@ -160,8 +209,17 @@ impl Field {
             Some(step) => {
                 let max_step = self.max - self.min;
                 match step.parse::<u32>() {
-                    Ok(s) if s >= 1 && s <= max_step && step.bytes().all(|b| b.is_ascii_digit()) => s,
-                    _ => return Err(format!("{} step {step:?} must be a number from 1 to {max_step}", self.name)),
+                    Ok(s)
+                        if s >= 1 && s <= max_step && step.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
+                        s
+                    }
+                    _ => {
+                        return Err(format!(
+                            "{} step {step:?} must be a number from 1 to {max_step}",
+                            self.name
+                        ))
+                    }
                 }
             }
         };
@@ -178,14 +236,20 @@ impl Field {
 
 /// Parses a Cron Trigger expression.
 pub fn parse(expression: &str) -> Result<Cron, CronError> {
-    parse_fields(expression).map_err(|reason| CronError { expression: expression.to_string(), reason })
+    parse_fields(expression).map_err(|reason| CronError {
+        expression: expression.to_string(),
+        reason,
+    })
 }
 
 fn parse_fields(expression: &str) -> Result<Cron, String> {
     if expression.starts_with(char::is_whitespace) || expression.ends_with(char::is_whitespace) {
         return Err("leading or trailing whitespace".into());
     }
-    let fields: Vec<&str> = expression.split(|c| c == ' ' || c == '\t').filter(|f| !f.is_empty()).collect();
+    let fields: Vec<&str> = expression
+        .split([' ', '\t'])
+        .filter(|f| !f.is_empty())
+        .collect();
     if fields.len() != 5 {
         return Err(format!(
             "expected 5 fields (minute hour day-of-month month day-of-week), found {}",
@@ -208,19 +272,32 @@ fn days_of_month(text: &str) -> Result<DaysOfMonth, String> {
     }
     if let Some(rest) = text.strip_prefix('L') {
         return match rest {
-            "" => Ok(DaysOfMonth::Last { offset: 0, weekday: false }),
-            "W" => Ok(DaysOfMonth::Last { offset: 0, weekday: true }),
+            "" => Ok(DaysOfMonth::Last {
+                offset: 0,
+                weekday: false,
+            }),
+            "W" => Ok(DaysOfMonth::Last {
+                offset: 0,
+                weekday: true,
+            }),
             _ => {
-                let offset_text = rest.strip_prefix('-').ok_or_else(|| format!("day of month {text:?} is not L, LW, L-<n> or L-<n>W"))?;
+                let offset_text = rest.strip_prefix('-').ok_or_else(|| {
+                    format!("day of month {text:?} is not L, LW, L-<n> or L-<n>W")
+                })?;
                 let (digits, weekday) = match offset_text.strip_suffix('W') {
                     Some(digits) => (digits, true),
                     None => (offset_text, false),
                 };
                 match digits.parse::<u32>() {
-                    Ok(offset) if (1..=30).contains(&offset) && digits.bytes().all(|b| b.is_ascii_digit()) => {
+                    Ok(offset)
+                        if (1..=30).contains(&offset)
+                            && digits.bytes().all(|b| b.is_ascii_digit()) =>
+                    {
                         Ok(DaysOfMonth::Last { offset, weekday })
                     }
-                    _ => Err(format!("day of month offset in {text:?} must be a number from 1 to 30")),
+                    _ => Err(format!(
+                        "day of month offset in {text:?} must be a number from 1 to 30"
+                    )),
                 }
             }
         };
@@ -245,8 +322,12 @@ fn days_of_week(text: &str) -> Result<DaysOfWeek, String> {
     if let Some((day, nth)) = text.split_once('#') {
         let day = DAY_OF_WEEK.value(day)? - 1;
         return match nth.parse::<u32>() {
-            Ok(n) if (1..=5).contains(&n) && nth.bytes().all(|b| b.is_ascii_digit()) => Ok(DaysOfWeek::Nth(day, n)),
-            _ => Err(format!("day of week occurrence in {text:?} must be a number from 1 to 5")),
+            Ok(n) if (1..=5).contains(&n) && nth.bytes().all(|b| b.is_ascii_digit()) => {
+                Ok(DaysOfWeek::Nth(day, n))
+            }
+            _ => Err(format!(
+                "day of week occurrence in {text:?} must be a number from 1 to 5"
+            )),
         };
     }
     // Stored with Sunday = bit 0, so shift production's 1-7 down by one.
@@ -315,10 +396,16 @@ impl Cron {
                     return false;
                 }
                 let target = month_days - offset;
-                let target = if weekday { nearest_weekday(first_weekday, target, month_days) } else { target };
+                let target = if weekday {
+                    nearest_weekday(first_weekday, target, month_days)
+                } else {
+                    target
+                };
                 date.day == target
             }
-            DaysOfMonth::NearestWeekday(day) => day <= month_days && date.day == nearest_weekday(first_weekday, day, month_days),
+            DaysOfMonth::NearestWeekday(day) => {
+                day <= month_days && date.day == nearest_weekday(first_weekday, day, month_days)
+            }
         }
     }
 
@@ -327,7 +414,9 @@ impl Cron {
         match self.days_of_week {
             DaysOfWeek::All => true,
             DaysOfWeek::Set(bits) => bits & (1 << weekday) != 0,
-            DaysOfWeek::Last(target) => weekday == target && date.day + 7 > days_in_month(date.year, date.month),
+            DaysOfWeek::Last(target) => {
+                weekday == target && date.day + 7 > days_in_month(date.year, date.month)
+            }
             DaysOfWeek::Nth(target, n) => weekday == target && (date.day - 1) / 7 + 1 == n,
         }
     }
@@ -353,10 +442,10 @@ impl Cron {
     /// since the epoch, UTC), or `None` when no date in the next nine years matches.
     pub fn next_after(&self, after_ms: i64) -> Option<i64> {
         let start_minute = after_ms.div_euclid(MINUTE_MS) + 1;
-        let mut day = (start_minute * MINUTE_MS).div_euclid(DAY_MS);
-        let mut first_minute_of_day = (start_minute * MINUTE_MS - day * DAY_MS) / MINUTE_MS;
+        let first_day = (start_minute * MINUTE_MS).div_euclid(DAY_MS);
+        let mut first_minute_of_day = (start_minute * MINUTE_MS - first_day * DAY_MS) / MINUTE_MS;
 
-        for _ in 0..SEARCH_DAYS {
+        for day in first_day..first_day + SEARCH_DAYS {
             if self.day_matches(day) {
                 for minute_of_day in first_minute_of_day..1440 {
                     let (hour, minute) = (minute_of_day / 60, minute_of_day % 60);
@@ -365,7 +454,6 @@ impl Cron {
                     }
                 }
             }
-            day += 1;
             first_minute_of_day = 0;
         }
         None
@@ -407,10 +495,14 @@ impl CronTriggers {
             .map(|e| parse(e))
             .collect::<Result<Vec<_>, _>>()
             .map_err(crate::errors::to_napi)?;
-        Ok(CronTriggers { owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed), crons, expressions })
+        Ok(CronTriggers {
+            owner: NEXT_OWNER.fetch_add(1, Ordering::Relaxed),
+            crons,
+            expressions,
+        })
     }
 
-    /// The scheduler key prefix of these triggers (`<owner>:`).
+    /// Returns the scheduler key prefix of these triggers (`<owner>:`).
     #[napi(getter)]
     pub fn owner(&self) -> String {
         format!("{}:", self.owner)
@@ -479,7 +571,11 @@ mod tests {
     fn date_conversion_round_trips() {
         for days in [0, 59, 365, 10_957, 19_782, 20_000] {
             let date = date_from_days(days);
-            assert_eq!(utc(date.year, date.month, date.day, 0, 0) / DAY_MS, days, "{days}");
+            assert_eq!(
+                utc(date.year, date.month, date.day, 0, 0) / DAY_MS,
+                days,
+                "{days}"
+            );
         }
     }
 
@@ -520,7 +616,10 @@ mod tests {
         // 2026-02-14 is a Saturday: 14W moves back to Friday the 13th.
         assert_eq!(next("0 0 14W 2 *", start), utc(2026, 2, 13, 0, 0));
         assert_eq!(next("0 0 29 2 *", start), utc(2028, 2, 29, 0, 0));
-        assert_eq!(next("0 0 31 * *", utc(2026, 4, 1, 0, 0)), utc(2026, 5, 31, 0, 0));
+        assert_eq!(
+            next("0 0 31 * *", utc(2026, 4, 1, 0, 0)),
+            utc(2026, 5, 31, 0, 0)
+        );
     }
 
     #[test]
@@ -532,13 +631,19 @@ mod tests {
         // A lone L is Saturday; 2026-03-07 is the first one.
         assert_eq!(next("0 0 * * L", start), utc(2026, 3, 7, 0, 0));
         assert_eq!(next("0 0 * * 7", start), utc(2026, 3, 7, 0, 0));
-        assert_eq!(next("0 0 * * SUN,sat", utc(2026, 3, 2, 0, 0)), utc(2026, 3, 7, 0, 0));
+        assert_eq!(
+            next("0 0 * * SUN,sat", utc(2026, 3, 2, 0, 0)),
+            utc(2026, 3, 7, 0, 0)
+        );
     }
 
     #[test]
     fn both_day_fields_match_either() {
         // The 15th or any Monday: Monday 2026-03-09 comes first.
-        assert_eq!(next("0 0 15 * MON", utc(2026, 3, 4, 0, 0)), utc(2026, 3, 9, 0, 0));
+        assert_eq!(
+            next("0 0 15 * MON", utc(2026, 3, 4, 0, 0)),
+            utc(2026, 3, 9, 0, 0)
+        );
     }
 
     #[test]

@@ -46,6 +46,9 @@ pub const MAX_BATCH_BYTES: usize = 256_000;
 /// (24 hours), from Cloudflare's Queues limits page (updated 2026-02).
 pub const MAX_DELAY_SECONDS: f64 = 86_400.0;
 
+// NOTE: the retention period (4 days by default) and the per-queue
+// throughput limit are not enforced: messages wait until consumed or purged.
+
 /// Maximum `max_batch_size` of a consumer, from Cloudflare's Queues limits page.
 pub const MAX_CONSUMER_BATCH_SIZE: u32 = 100;
 
@@ -74,7 +77,7 @@ pub const DEFAULT_VISIBILITY_TIMEOUT_MS: f64 = 30_000.0;
 /// until `settle` decides, or a restart releases it.
 const PUSH_LEASE: i64 = i64::MAX / 2;
 
-/// How a message's body was serialized, as `lib/bindings/queue.ts` numbers it.
+/// The serialization format of a message body, numbered as in `lib/bindings/queue.ts`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ContentType {
     Text = 0,
@@ -94,7 +97,7 @@ impl ContentType {
         }
     }
 
-    /// The name production uses in `CF-Content-Type` and `contentType`.
+    /// Returns the name production uses in `CF-Content-Type` and `contentType`.
     pub fn name(self) -> &'static str {
         match self {
             ContentType::Text => "text",
@@ -105,7 +108,7 @@ impl ContentType {
     }
 }
 
-/// Which call an error belongs to, for production's "Queue <call> failed" prefix.
+/// The call an error belongs to, for production's "Queue <call> failed" prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Call {
     Send,
@@ -207,7 +210,11 @@ impl From<rusqlite::Error> for QueueError {
 fn delay_ms(seconds: Option<f64>, call: Option<Call>) -> Result<i64, QueueError> {
     match seconds {
         None => Ok(0),
-        Some(value) if value.is_finite() && value >= 0.0 && value <= MAX_DELAY_SECONDS && value.fract() == 0.0 => {
+        Some(value)
+            if value.is_finite()
+                && (0.0..=MAX_DELAY_SECONDS).contains(&value)
+                && value.fract() == 0.0 =>
+        {
             Ok((value * 1000.0) as i64)
         }
         Some(value) => Err(QueueError::InvalidDelay { call, value }),
@@ -247,7 +254,14 @@ struct Consumer {
 }
 
 /// Validates one consumer setting as a whole number within `min..=max`.
-fn whole(queue: &str, name: &str, value: Option<f64>, default: f64, min: f64, max: f64) -> Result<f64, QueueError> {
+fn whole(
+    queue: &str,
+    name: &str,
+    value: Option<f64>,
+    default: f64,
+    min: f64,
+    max: f64,
+) -> Result<f64, QueueError> {
     let value = value.unwrap_or(default);
     if !value.is_finite() || value.fract() != 0.0 || value < min || value > max {
         return Err(QueueError::InvalidConsumer {
@@ -259,29 +273,71 @@ fn whole(queue: &str, name: &str, value: Option<f64>, default: f64, min: f64, ma
 }
 
 impl Consumer {
-    fn from_settings(queue: &str, settings: &QueueConsumerSettings) -> Result<Consumer, QueueError> {
+    fn from_settings(
+        queue: &str,
+        settings: &QueueConsumerSettings,
+    ) -> Result<Consumer, QueueError> {
         let pull = match settings.r#type.as_deref() {
             None | Some("worker") => false,
             Some("http_pull") => true,
             Some(other) => {
                 return Err(QueueError::InvalidConsumer {
                     queue: queue.to_string(),
-                    reason: format!("\"type\" must be \"worker\" or \"http_pull\", got \"{other}\""),
+                    reason: format!(
+                        "\"type\" must be \"worker\" or \"http_pull\", got \"{other}\""
+                    ),
                 })
             }
         };
-        let batch_size = whole(queue, "max_batch_size", settings.max_batch_size, DEFAULT_BATCH_SIZE as f64, 1.0, MAX_CONSUMER_BATCH_SIZE as f64)?;
-        let timeout = settings.max_batch_timeout.unwrap_or(DEFAULT_BATCH_TIMEOUT_SECONDS);
+        let batch_size = whole(
+            queue,
+            "max_batch_size",
+            settings.max_batch_size,
+            DEFAULT_BATCH_SIZE as f64,
+            1.0,
+            MAX_CONSUMER_BATCH_SIZE as f64,
+        )?;
+        let timeout = settings
+            .max_batch_timeout
+            .unwrap_or(DEFAULT_BATCH_TIMEOUT_SECONDS);
         if !timeout.is_finite() || !(0.0..=MAX_BATCH_TIMEOUT_SECONDS).contains(&timeout) {
             return Err(QueueError::InvalidConsumer {
                 queue: queue.to_string(),
                 reason: format!("\"max_batch_timeout\" must be from 0 to {MAX_BATCH_TIMEOUT_SECONDS} seconds, got {timeout}"),
             });
         }
-        let retries = whole(queue, "max_retries", settings.max_retries, DEFAULT_MAX_RETRIES as f64, 0.0, MAX_RETRIES as f64)?;
-        let retry_delay = whole(queue, "retry_delay", settings.retry_delay, 0.0, 0.0, MAX_DELAY_SECONDS)?;
-        let concurrency = whole(queue, "max_concurrency", settings.max_concurrency, MAX_CONCURRENCY as f64, 1.0, MAX_CONCURRENCY as f64)?;
-        let visibility = whole(queue, "visibility_timeout_ms", settings.visibility_timeout_ms, DEFAULT_VISIBILITY_TIMEOUT_MS, 0.0, MAX_VISIBILITY_TIMEOUT_MS)?;
+        let retries = whole(
+            queue,
+            "max_retries",
+            settings.max_retries,
+            DEFAULT_MAX_RETRIES as f64,
+            0.0,
+            MAX_RETRIES as f64,
+        )?;
+        let retry_delay = whole(
+            queue,
+            "retry_delay",
+            settings.retry_delay,
+            0.0,
+            0.0,
+            MAX_DELAY_SECONDS,
+        )?;
+        let concurrency = whole(
+            queue,
+            "max_concurrency",
+            settings.max_concurrency,
+            MAX_CONCURRENCY as f64,
+            1.0,
+            MAX_CONCURRENCY as f64,
+        )?;
+        let visibility = whole(
+            queue,
+            "visibility_timeout_ms",
+            settings.visibility_timeout_ms,
+            DEFAULT_VISIBILITY_TIMEOUT_MS,
+            0.0,
+            MAX_VISIBILITY_TIMEOUT_MS,
+        )?;
         if settings.dead_letter_queue.as_deref() == Some(queue) {
             return Err(QueueError::InvalidConsumer {
                 queue: queue.to_string(),
@@ -336,7 +392,7 @@ pub struct QueueSettleEvent {
     pub dead_letter_queue: Option<String>,
 }
 
-/// What `settle` did with a batch.
+/// The outcome of `settle` for one batch.
 #[napi(object)]
 pub struct QueueSettleResult {
     pub acked: u32,
@@ -374,17 +430,27 @@ struct IdGenerator {
 
 impl IdGenerator {
     fn new() -> IdGenerator {
-        let started = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+        let started = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default();
         let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
         hasher.write_u128(started.as_nanos());
         hasher.write_u32(std::process::id());
         // 44 bits of milliseconds last until the year 2527; 20 bits of counter follow.
-        IdGenerator { prefix: (started.as_millis() as u64) << 20, seed: hasher.finish(), counter: AtomicU64::new(0) }
+        IdGenerator {
+            prefix: (started.as_millis() as u64) << 20,
+            seed: hasher.finish(),
+            counter: AtomicU64::new(0),
+        }
     }
 
     fn next(&self) -> String {
         let n = self.counter.fetch_add(1, Ordering::Relaxed);
-        format!("{:016x}{:016x}", self.prefix.wrapping_add(n), splitmix(self.seed ^ n))
+        format!(
+            "{:016x}{:016x}",
+            self.prefix.wrapping_add(n),
+            splitmix(self.seed ^ n)
+        )
     }
 }
 
@@ -430,6 +496,10 @@ impl Broker {
             Ok(())
         })?;
 
+        // NOTE: only this process's broker is woken. A message sent by another
+        // process (the CLI) waits until this consumer next reschedules: on a
+        // send, a settle or a restart.
+
         // Wake the consumer without a query: a full batch is due now, and
         // otherwise the batch timeout runs from when the message is visible.
         let mut consumers = self.consumers.lock();
@@ -438,11 +508,17 @@ impl Broker {
                 let immediate = messages.iter().filter(|m| m.delay_ms == 0).count() as u32;
                 state.ready_estimate = state.ready_estimate.saturating_add(immediate);
                 let key = self.item_key(queue);
-                if state.ready_estimate >= state.consumer.batch_size && state.in_flight < state.consumer.max_concurrency {
+                if state.ready_estimate >= state.consumer.batch_size
+                    && state.in_flight < state.consumer.max_concurrency
+                {
                     scheduler::schedule_no_later_than(ItemKind::Queue, key.clone(), now);
                 }
                 for message in messages {
-                    let at = if message.delay_ms == 0 { now + state.consumer.batch_timeout_ms } else { now + message.delay_ms };
+                    let at = if message.delay_ms == 0 {
+                        now + state.consumer.batch_timeout_ms
+                    } else {
+                        now + message.delay_ms
+                    };
                     scheduler::schedule_no_later_than(ItemKind::Queue, key.clone(), at);
                 }
             }
@@ -451,18 +527,30 @@ impl Broker {
     }
 
     /// Counts up to `limit` visible messages and finds the oldest visible time.
-    fn ready(connection: &Connection, queue: &str, now: i64, limit: u32) -> Result<(u32, Option<i64>), QueueError> {
+    fn ready(
+        connection: &Connection,
+        queue: &str,
+        now: i64,
+        limit: u32,
+    ) -> Result<(u32, Option<i64>), QueueError> {
         let count: u32 = connection
             .prepare_cached("SELECT count(*) FROM (SELECT 1 FROM queue_messages WHERE queue = ?1 AND visible_at <= ?2 LIMIT ?3)")?
             .query_row(params![queue, now, limit], |row| row.get(0))?;
         let oldest: Option<i64> = connection
-            .prepare_cached("SELECT min(visible_at) FROM queue_messages WHERE queue = ?1 AND visible_at <= ?2")?
+            .prepare_cached(
+                "SELECT min(visible_at) FROM queue_messages WHERE queue = ?1 AND visible_at <= ?2",
+            )?
             .query_row(params![queue, now], |row| row.get(0))?;
         Ok((count, oldest))
     }
 
     /// Sets the consumer's scheduler item to when the batching rule next holds.
-    fn reschedule(&self, connection: &Connection, queue: &str, state: &mut ConsumerState) -> Result<(), QueueError> {
+    fn reschedule(
+        &self,
+        connection: &Connection,
+        queue: &str,
+        state: &mut ConsumerState,
+    ) -> Result<(), QueueError> {
         let key = self.item_key(queue);
         if state.consumer.pull || state.in_flight >= state.consumer.max_concurrency {
             // Settling a batch reschedules; nothing can be delivered before that.
@@ -509,19 +597,22 @@ impl Broker {
                                ORDER BY visible_at, seq LIMIT ?5)
                  RETURNING seq, id, timestamp, attempts, content_type, body, lease_id",
             )?
-            .query_map(params![queue, now, lease_until, if pull { 2 } else { 1 }, limit], |row| {
-                Ok((
-                    row.get(0)?,
-                    QueueMessageRecord {
-                        id: row.get(1)?,
-                        timestamp: row.get::<_, i64>(2)? as f64,
-                        attempts: row.get(3)?,
-                        content_type: row.get(4)?,
-                        body: row.get::<_, Vec<u8>>(5)?.into(),
-                        lease_id: row.get(6)?,
-                    },
-                ))
-            })?
+            .query_map(
+                params![queue, now, lease_until, if pull { 2 } else { 1 }, limit],
+                |row| {
+                    Ok((
+                        row.get(0)?,
+                        QueueMessageRecord {
+                            id: row.get(1)?,
+                            timestamp: row.get::<_, i64>(2)? as f64,
+                            attempts: row.get(3)?,
+                            content_type: row.get(4)?,
+                            body: row.get::<_, Vec<u8>>(5)?.into(),
+                            lease_id: row.get(6)?,
+                        },
+                    ))
+                },
+            )?
             .collect::<Result<_, _>>()?;
 
         // RETURNING gives no order; messages go out in the order they were sent.
@@ -542,10 +633,16 @@ impl Broker {
     ) -> Result<Option<String>, QueueError> {
         let now = now_ms();
         let row: Option<(i64, String, u32)> = connection
-            .prepare_cached(&format!("SELECT seq, id, attempts FROM queue_messages WHERE {where_clause}"))?
-            .query_row(params![key], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))
+            .prepare_cached(&format!(
+                "SELECT seq, id, attempts FROM queue_messages WHERE {where_clause}"
+            ))?
+            .query_row(params![key], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+            })
             .optional()?;
-        let Some((seq, id, attempts)) = row else { return Ok(None) };
+        let Some((seq, id, attempts)) = row else {
+            return Ok(None);
+        };
 
         if attempts < consumer.max_attempts {
             connection
@@ -570,8 +667,15 @@ impl Broker {
                 Ok(Some(dead_letter_queue.clone()))
             }
             None => {
-                connection.prepare_cached("DELETE FROM queue_messages WHERE seq = ?1")?.execute(params![seq])?;
-                events.push(QueueSettleEvent { id, action: "dropped".into(), attempts, dead_letter_queue: None });
+                connection
+                    .prepare_cached("DELETE FROM queue_messages WHERE seq = ?1")?
+                    .execute(params![seq])?;
+                events.push(QueueSettleEvent {
+                    id,
+                    action: "dropped".into(),
+                    attempts,
+                    dead_letter_queue: None,
+                });
                 Ok(None)
             }
         }
@@ -620,7 +724,7 @@ impl QueueBroker {
         }
     }
 
-    /// The prefix of this broker's scheduler keys (`<broker>:`); the rest of a key is the queue name.
+    /// Returns the prefix of this broker's scheduler keys (`<broker>:`). The rest of a key is the queue name.
     #[napi(getter)]
     pub fn key_prefix(&self) -> String {
         format!("{}:", self.broker.id)
@@ -628,15 +732,33 @@ impl QueueBroker {
 
     /// Sends one serialized message. `contentType` is 0 text, 1 json, 2 bytes, 3 v8.
     #[napi]
-    pub fn send(&self, queue: String, body: Buffer, content_type: u32, delay_seconds: Option<f64>) -> napi::Result<()> {
-        let content_type = ContentType::from_code(content_type).ok_or(QueueError::InvalidContentType { code: content_type }).map_err(to_napi)?;
+    pub fn send(
+        &self,
+        queue: String,
+        body: Buffer,
+        content_type: u32,
+        delay_seconds: Option<f64>,
+    ) -> napi::Result<()> {
+        let content_type = ContentType::from_code(content_type)
+            .ok_or(QueueError::InvalidContentType { code: content_type })
+            .map_err(to_napi)?;
         if body.len() > MAX_MESSAGE_BYTES {
-            return Err(to_napi(QueueError::MessageTooLarge { call: Call::Send, size: body.len() }));
+            return Err(to_napi(QueueError::MessageTooLarge {
+                call: Call::Send,
+                size: body.len(),
+            }));
         }
         let delay_ms = delay_ms(delay_seconds, Some(Call::Send)).map_err(to_napi)?;
 
         self.broker
-            .insert(&queue, &[Outgoing { body: &body, content_type, delay_ms }])
+            .insert(
+                &queue,
+                &[Outgoing {
+                    body: &body,
+                    content_type,
+                    delay_ms,
+                }],
+            )
             .map_err(to_napi)
     }
 
@@ -655,11 +777,21 @@ impl QueueBroker {
             return Err(to_napi(QueueError::BatchEmpty));
         }
         if bodies.len() > MAX_BATCH_MESSAGES {
-            return Err(to_napi(QueueError::BatchTooManyMessages { count: bodies.len() }));
+            return Err(to_napi(QueueError::BatchTooManyMessages {
+                count: bodies.len(),
+            }));
         }
         let total: usize = bodies.iter().map(|b| b.len()).sum();
-        if let Some(largest) = bodies.iter().map(|b| b.len()).max().filter(|&size| size > MAX_MESSAGE_BYTES) {
-            return Err(to_napi(QueueError::MessageTooLarge { call: Call::SendBatch, size: largest }));
+        if let Some(largest) = bodies
+            .iter()
+            .map(|b| b.len())
+            .max()
+            .filter(|&size| size > MAX_MESSAGE_BYTES)
+        {
+            return Err(to_napi(QueueError::MessageTooLarge {
+                call: Call::SendBatch,
+                size: largest,
+            }));
         }
         if total > MAX_BATCH_BYTES {
             return Err(to_napi(QueueError::BatchTooLarge { size: total }));
@@ -668,14 +800,23 @@ impl QueueBroker {
 
         let mut messages = Vec::with_capacity(bodies.len());
         for (index, body) in bodies.iter().enumerate() {
-            let code = content_types.get(index).copied().unwrap_or(ContentType::V8 as u32);
-            let content_type = ContentType::from_code(code).ok_or(QueueError::InvalidContentType { code }).map_err(to_napi)?;
+            let code = content_types
+                .get(index)
+                .copied()
+                .unwrap_or(ContentType::V8 as u32);
+            let content_type = ContentType::from_code(code)
+                .ok_or(QueueError::InvalidContentType { code })
+                .map_err(to_napi)?;
             let own_delay = delays.get(index).copied().filter(|d| !d.is_nan());
             let delay_ms = match own_delay {
                 Some(seconds) => delay_ms(Some(seconds), Some(Call::SendBatch)).map_err(to_napi)?,
                 None => default_delay,
             };
-            messages.push(Outgoing { body, content_type, delay_ms });
+            messages.push(Outgoing {
+                body,
+                content_type,
+                delay_ms,
+            });
         }
 
         self.broker.insert(&queue, &messages).map_err(to_napi)
@@ -684,14 +825,20 @@ impl QueueBroker {
     /// Checks a `retry({ delaySeconds })` value, so a bad one throws where the user called retry().
     #[napi]
     pub fn check_retry_delay(&self, delay_seconds: f64) -> napi::Result<()> {
-        delay_ms(Some(delay_seconds), None).map(|_| ()).map_err(to_napi)
+        delay_ms(Some(delay_seconds), None)
+            .map(|_| ())
+            .map_err(to_napi)
     }
 
     /// Registers (or updates) the consumer of `queue`. The first registration
     /// releases push leases a killed process left behind, and schedules
     /// delivery of whatever is already waiting.
     #[napi]
-    pub fn register_consumer(&self, queue: String, settings: QueueConsumerSettings) -> napi::Result<()> {
+    pub fn register_consumer(
+        &self,
+        queue: String,
+        settings: QueueConsumerSettings,
+    ) -> napi::Result<()> {
         let consumer = Consumer::from_settings(&queue, &settings).map_err(to_napi)?;
 
         let connection = self.broker.database.lock();
@@ -706,9 +853,15 @@ impl QueueBroker {
             .map_err(to_napi)?;
         }
 
-        let state = consumers.entry(queue.clone()).or_insert(ConsumerState { consumer: consumer.clone(), in_flight: 0, ready_estimate: 0 });
+        let state = consumers.entry(queue.clone()).or_insert(ConsumerState {
+            consumer: consumer.clone(),
+            in_flight: 0,
+            ready_estimate: 0,
+        });
         state.consumer = consumer;
-        self.broker.reschedule(&connection, &queue, state).map_err(to_napi)
+        self.broker
+            .reschedule(&connection, &queue, state)
+            .map_err(to_napi)
     }
 
     /// Removes the consumer of `queue` and its pending delivery.
@@ -719,35 +872,46 @@ impl QueueBroker {
     }
 
     /// Returns the next batch for the push consumer of `queue` when the
-    /// batching rule holds and a concurrency slot is free, leasing its
+    /// batching rule is met and a concurrency slot is free, leasing its
     /// messages; otherwise null. Either way the next delivery is rescheduled.
     #[napi]
     pub fn take_batch(&self, queue: String) -> napi::Result<Option<Vec<QueueMessageRecord>>> {
         let connection = self.broker.database.lock();
         let mut consumers = self.broker.consumers.lock();
-        let Some(state) = consumers.get_mut(&queue) else { return Ok(None) };
+        let Some(state) = consumers.get_mut(&queue) else {
+            return Ok(None);
+        };
         if state.consumer.pull || state.in_flight >= state.consumer.max_concurrency {
             return Ok(None);
         }
 
         let now = now_ms();
-        let (count, oldest) = Broker::ready(&connection, &queue, now, state.consumer.batch_size).map_err(to_napi)?;
+        let (count, oldest) =
+            Broker::ready(&connection, &queue, now, state.consumer.batch_size).map_err(to_napi)?;
         let due = count >= state.consumer.batch_size
             || oldest.is_some_and(|oldest| oldest + state.consumer.batch_timeout_ms <= now);
         if !due {
-            self.broker.reschedule(&connection, &queue, state).map_err(to_napi)?;
+            self.broker
+                .reschedule(&connection, &queue, state)
+                .map_err(to_napi)?;
             return Ok(None);
         }
 
         let batch_size = state.consumer.batch_size;
-        let messages = crate::storage::write_transaction(&connection, |c| self.broker.lease(c, &queue, batch_size, PUSH_LEASE, false))
-            .map_err(to_napi)?;
+        let messages = crate::storage::write_transaction(&connection, |c| {
+            self.broker.lease(c, &queue, batch_size, PUSH_LEASE, false)
+        })
+        .map_err(to_napi)?;
         if messages.is_empty() {
-            self.broker.reschedule(&connection, &queue, state).map_err(to_napi)?;
+            self.broker
+                .reschedule(&connection, &queue, state)
+                .map_err(to_napi)?;
             return Ok(None);
         }
         state.in_flight += 1;
-        self.broker.reschedule(&connection, &queue, state).map_err(to_napi)?;
+        self.broker
+            .reschedule(&connection, &queue, state)
+            .map_err(to_napi)?;
         Ok(Some(messages))
     }
 
@@ -756,7 +920,13 @@ impl QueueBroker {
     /// `retry_delay`). Messages past `max_retries` go to the dead-letter
     /// queue or are dropped; each such message is listed in the result.
     #[napi]
-    pub fn settle(&self, queue: String, acks: Vec<String>, retries: Vec<String>, retry_delays: Vec<f64>) -> napi::Result<QueueSettleResult> {
+    pub fn settle(
+        &self,
+        queue: String,
+        acks: Vec<String>,
+        retries: Vec<String>,
+        retry_delays: Vec<f64>,
+    ) -> napi::Result<QueueSettleResult> {
         let mut events = Vec::new();
         let mut woken = Vec::new();
         {
@@ -764,20 +934,27 @@ impl QueueBroker {
             let mut consumers = self.broker.consumers.lock();
             let Some(state) = consumers.get_mut(&queue) else {
                 // The consumer stopped while the batch ran: keep the acks, and
-                // hand the rest back unchanged for whoever consumes the queue next.
+                // hand the rest back unchanged for the queue's next consumer.
                 crate::storage::write_transaction(&connection, |c| -> Result<(), QueueError> {
-                    let mut delete = c.prepare_cached("DELETE FROM queue_messages WHERE id = ?1")?;
+                    let mut delete =
+                        c.prepare_cached("DELETE FROM queue_messages WHERE id = ?1")?;
                     for id in &acks {
                         delete.execute(params![id])?;
                     }
-                    let mut release = c.prepare_cached("UPDATE queue_messages SET visible_at = ?2, leased = 0 WHERE id = ?1")?;
+                    let mut release = c.prepare_cached(
+                        "UPDATE queue_messages SET visible_at = ?2, leased = 0 WHERE id = ?1",
+                    )?;
                     for id in &retries {
                         release.execute(params![id, now_ms()])?;
                     }
                     Ok(())
                 })
                 .map_err(to_napi)?;
-                return Ok(QueueSettleResult { acked: acks.len() as u32, retried: retries.len() as u32, events });
+                return Ok(QueueSettleResult {
+                    acked: acks.len() as u32,
+                    retried: retries.len() as u32,
+                    events,
+                });
             };
             let consumer = state.consumer.clone();
 
@@ -791,7 +968,10 @@ impl QueueBroker {
                         Some(seconds) => delay_ms(Some(seconds), None)?,
                         None => consumer.retry_delay_ms,
                     };
-                    if let Some(dead_letter_queue) = self.broker.retry_one(c, "id = ?1", id, &consumer, delay, &mut events)? {
+                    if let Some(dead_letter_queue) =
+                        self.broker
+                            .retry_one(c, "id = ?1", id, &consumer, delay, &mut events)?
+                    {
                         if !woken.contains(&dead_letter_queue) {
                             woken.push(dead_letter_queue);
                         }
@@ -802,45 +982,74 @@ impl QueueBroker {
             .map_err(to_napi)?;
 
             state.in_flight = state.in_flight.saturating_sub(1);
-            self.broker.reschedule(&connection, &queue, state).map_err(to_napi)?;
+            self.broker
+                .reschedule(&connection, &queue, state)
+                .map_err(to_napi)?;
         }
         self.broker.wake_queues(&woken).map_err(to_napi)?;
 
-        Ok(QueueSettleResult { acked: acks.len() as u32, retried: retries.len() as u32 - events.len() as u32, events })
+        Ok(QueueSettleResult {
+            acked: acks.len() as u32,
+            retried: retries.len() as u32 - events.len() as u32,
+            events,
+        })
     }
 
     /// Leases up to `batchSize` messages for the pull consumer of `queue`
     /// for `visibilityTimeoutMs`, as production's pull endpoint does.
     #[napi]
-    pub fn pull(&self, queue: String, batch_size: Option<f64>, visibility_timeout_ms: Option<f64>) -> napi::Result<Vec<QueueMessageRecord>> {
+    pub fn pull(
+        &self,
+        queue: String,
+        batch_size: Option<f64>,
+        visibility_timeout_ms: Option<f64>,
+    ) -> napi::Result<Vec<QueueMessageRecord>> {
         let consumer = self.pull_consumer(&queue)?;
         let batch_size = batch_size.unwrap_or(DEFAULT_PULL_BATCH_SIZE as f64);
-        if !batch_size.is_finite() || batch_size.fract() != 0.0 || !(1.0..=MAX_CONSUMER_BATCH_SIZE as f64).contains(&batch_size) {
+        if !batch_size.is_finite()
+            || batch_size.fract() != 0.0
+            || !(1.0..=MAX_CONSUMER_BATCH_SIZE as f64).contains(&batch_size)
+        {
             return Err(to_napi(QueueError::InvalidPull {
                 reason: format!("batch_size must be a whole number from 1 to {MAX_CONSUMER_BATCH_SIZE}, got {batch_size}"),
             }));
         }
         let visibility = match visibility_timeout_ms {
             None => consumer.visibility_timeout_ms,
-            Some(ms) if ms.is_finite() && (0.0..=MAX_VISIBILITY_TIMEOUT_MS).contains(&ms) => ms as i64,
+            Some(ms) if ms.is_finite() && (0.0..=MAX_VISIBILITY_TIMEOUT_MS).contains(&ms) => {
+                ms as i64
+            }
             Some(ms) => {
                 return Err(to_napi(QueueError::InvalidPull {
-                    reason: format!("visibility_timeout_ms must be from 0 to {MAX_VISIBILITY_TIMEOUT_MS}, got {ms}"),
+                    reason: format!(
+                    "visibility_timeout_ms must be from 0 to {MAX_VISIBILITY_TIMEOUT_MS}, got {ms}"
+                ),
                 }))
             }
         };
 
+        // NOTE: an expired pull lease makes the message visible again without
+        // checking max_retries; only an explicit retry counts toward the limit.
         let lease_until = now_ms() + visibility;
         self.broker
             .database
-            .write(|c| self.broker.lease(c, &queue, batch_size as u32, lease_until, true))
+            .write(|c| {
+                self.broker
+                    .lease(c, &queue, batch_size as u32, lease_until, true)
+            })
             .map_err(to_napi)
     }
 
     /// Acknowledges and retries pulled messages by lease id. Unknown or
     /// expired lease ids are reported as warnings, as production does.
     #[napi]
-    pub fn ack_pulled(&self, queue: String, acks: Vec<String>, retries: Vec<String>, retry_delays: Vec<f64>) -> napi::Result<QueuePullAckResult> {
+    pub fn ack_pulled(
+        &self,
+        queue: String,
+        acks: Vec<String>,
+        retries: Vec<String>,
+        retry_delays: Vec<f64>,
+    ) -> napi::Result<QueuePullAckResult> {
         let consumer = self.pull_consumer(&queue)?;
         let mut warnings = Vec::new();
         let mut events = Vec::new();
@@ -883,7 +1092,11 @@ impl QueueBroker {
             .map_err(to_napi)?;
         self.broker.wake_queues(&woken).map_err(to_napi)?;
 
-        Ok(QueuePullAckResult { ack_count, retry_count, warnings })
+        Ok(QueuePullAckResult {
+            ack_count,
+            retry_count,
+            warnings,
+        })
     }
 
     /// Lists up to `limit` messages of `queue` without leasing them, oldest first.
@@ -917,20 +1130,30 @@ impl QueueBroker {
         let deleted = self
             .broker
             .database
-            .write(|c| c.prepare_cached("DELETE FROM queue_messages WHERE queue = ?1")?.execute(params![queue]))
+            .write(|c| {
+                c.prepare_cached("DELETE FROM queue_messages WHERE queue = ?1")?
+                    .execute(params![queue])
+            })
             .map_err(|e| storage_error(e.into()))?;
         Ok(deleted as u32)
     }
 
-    /// Lists every queue that holds messages, with its message count.
+    /// Lists every queue that contains messages, with its message count.
     #[napi]
     pub fn queues(&self) -> napi::Result<Vec<QueueSummary>> {
         let connection = self.broker.database.lock();
         let mut statement = connection
-            .prepare_cached("SELECT queue, count(*) FROM queue_messages GROUP BY queue ORDER BY queue")
+            .prepare_cached(
+                "SELECT queue, count(*) FROM queue_messages GROUP BY queue ORDER BY queue",
+            )
             .map_err(|e| storage_error(e.into()))?;
         let rows = statement
-            .query_map([], |row| Ok(QueueSummary { queue: row.get(0)?, messages: row.get(1)? }))
+            .query_map([], |row| {
+                Ok(QueueSummary {
+                    queue: row.get(0)?,
+                    messages: row.get(1)?,
+                })
+            })
             .and_then(|rows| rows.collect::<Result<Vec<_>, _>>())
             .map_err(|e| storage_error(e.into()))?;
         Ok(rows)
@@ -939,7 +1162,9 @@ impl QueueBroker {
     fn pull_consumer(&self, queue: &str) -> napi::Result<Consumer> {
         match self.broker.consumers.lock().get(queue) {
             Some(state) if state.consumer.pull => Ok(state.consumer.clone()),
-            _ => Err(to_napi(QueueError::NotPullConsumer { queue: queue.to_string() })),
+            _ => Err(to_napi(QueueError::NotPullConsumer {
+                queue: queue.to_string(),
+            })),
         }
     }
 }
@@ -962,15 +1187,47 @@ mod tests {
     #[test]
     fn consumer_limits_are_enforced() {
         let cases = [
-            (QueueConsumerSettings { max_batch_size: Some(101.0), ..Default::default() }, "\"max_batch_size\" must be a whole number from 1 to 100, got 101"),
-            (QueueConsumerSettings { max_batch_timeout: Some(61.0), ..Default::default() }, "\"max_batch_timeout\" must be from 0 to 60 seconds, got 61"),
-            (QueueConsumerSettings { max_retries: Some(101.0), ..Default::default() }, "\"max_retries\" must be a whole number from 0 to 100, got 101"),
-            (QueueConsumerSettings { r#type: Some("pull".into()), ..Default::default() }, "\"type\" must be \"worker\" or \"http_pull\", got \"pull\""),
-            (QueueConsumerSettings { dead_letter_queue: Some("q".into()), ..Default::default() }, "\"dead_letter_queue\" cannot be the queue itself"),
+            (
+                QueueConsumerSettings {
+                    max_batch_size: Some(101.0),
+                    ..Default::default()
+                },
+                "\"max_batch_size\" must be a whole number from 1 to 100, got 101",
+            ),
+            (
+                QueueConsumerSettings {
+                    max_batch_timeout: Some(61.0),
+                    ..Default::default()
+                },
+                "\"max_batch_timeout\" must be from 0 to 60 seconds, got 61",
+            ),
+            (
+                QueueConsumerSettings {
+                    max_retries: Some(101.0),
+                    ..Default::default()
+                },
+                "\"max_retries\" must be a whole number from 0 to 100, got 101",
+            ),
+            (
+                QueueConsumerSettings {
+                    r#type: Some("pull".into()),
+                    ..Default::default()
+                },
+                "\"type\" must be \"worker\" or \"http_pull\", got \"pull\"",
+            ),
+            (
+                QueueConsumerSettings {
+                    dead_letter_queue: Some("q".into()),
+                    ..Default::default()
+                },
+                "\"dead_letter_queue\" cannot be the queue itself",
+            ),
         ];
         for (settings, reason) in cases {
             match Consumer::from_settings("q", &settings) {
-                Err(QueueError::InvalidConsumer { reason: actual, .. }) => assert_eq!(actual, reason),
+                Err(QueueError::InvalidConsumer { reason: actual, .. }) => {
+                    assert_eq!(actual, reason)
+                }
                 _ => panic!("expected {reason}"),
             }
         }

@@ -7,7 +7,7 @@
 //! An engine names each timed event with an item: a [`ItemKind`] plus a key
 //! string the engine chooses (a queue name, `<owner>:<index>` for a cron).
 //! Each item has at most one deadline, in milliseconds on [`crate::clock`].
-//! Deadlines live in a map (the truth) and a min-heap (the order); a heap
+//! Deadlines live in a map (the truth) and a min-heap (the order). A heap
 //! entry whose deadline no longer matches the map is skipped when popped, so
 //! rescheduling and cancelling are O(log n) with no heap search.
 //!
@@ -35,7 +35,7 @@
 //! # Adding a kind
 //!
 //! Alarms and workflows plug in by adding a variant to [`ItemKind`] (its
-//! `as_str` name is what JavaScript sees), calling [`schedule`] and
+//! `as_str` name is the `kind` JavaScript receives), calling [`schedule`] and
 //! [`cancel`] from the engine, rebuilding deadlines from the engine's tables
 //! when it opens, and routing the kind in `lib/scheduler.ts` with
 //! `registerScheduledHandler(kind, key, handler)`. Retry and backoff
@@ -62,7 +62,7 @@ use std::sync::OnceLock;
 use std::thread::{JoinHandle, ThreadId};
 use std::time::Duration;
 
-/// The longest the thread sleeps without checking the clock again, so a
+/// The maximum time the thread sleeps without checking the clock again, so a
 /// system clock change is noticed within this many milliseconds.
 const MAX_SLEEP_MS: i64 = 1_000;
 
@@ -134,7 +134,7 @@ impl State {
         due
     }
 
-    /// The earliest live deadline, dropping stale heap entries on the way.
+    /// Returns the earliest live deadline, dropping stale heap entries on the way.
     fn next_deadline(&mut self) -> Option<i64> {
         while let Some(Reverse((deadline, key))) = self.heap.peek() {
             if self.deadlines.get(key) == Some(deadline) {
@@ -146,9 +146,9 @@ impl State {
     }
 }
 
+/// The JavaScript side: the threadsafe function, and the environment and
+/// thread needed to ref and unref it.
 #[cfg_attr(test, allow(dead_code))]
-/// The JavaScript side: the threadsafe function, and what is needed to ref
-/// and unref it from the JavaScript thread.
 struct Js {
     dispatch: Dispatch,
     /// The napi environment of the thread that called `startScheduler`.
@@ -172,7 +172,7 @@ fn scheduler() -> &'static Scheduler {
     })
 }
 
-/// The JavaScript side, kept apart from `Scheduler` so that Rust unit tests,
+/// Returns the JavaScript side, kept apart from `Scheduler` so that Rust unit tests,
 /// which link without a JavaScript engine, never reach napi code.
 fn js_slot() -> &'static Mutex<Option<Js>> {
     static JS: Mutex<Option<Js>> = Mutex::new(None);
@@ -213,7 +213,12 @@ fn set_deadline(kind: ItemKind, key: String, at_ms: i64, keep_earlier: bool) {
 /// Removes an item's deadline, if it has one.
 pub fn cancel(kind: ItemKind, key: &str) {
     let scheduler = scheduler();
-    let removed = scheduler.state.lock().deadlines.remove(&(kind, key.to_string())).is_some();
+    let removed = scheduler
+        .state
+        .lock()
+        .deadlines
+        .remove(&(kind, key.to_string()))
+        .is_some();
     if removed {
         sync_reference_if_on_js_thread();
     }
@@ -221,7 +226,12 @@ pub fn cancel(kind: ItemKind, key: &str) {
 
 /// Returns the pending deadline of an item.
 pub fn deadline(kind: ItemKind, key: &str) -> Option<i64> {
-    scheduler().state.lock().deadlines.get(&(kind, key.to_string())).copied()
+    scheduler()
+        .state
+        .lock()
+        .deadlines
+        .get(&(kind, key.to_string()))
+        .copied()
 }
 
 /// Wakes the thread to re-read the clock; `advanceClock` calls this.
@@ -271,8 +281,8 @@ fn set_reference(js: &mut Js, referred: bool) {
     }
 }
 
-/// The timer thread: wait for the earliest deadline, hand the due batch to
-/// JavaScript, wait for it to be routed, repeat.
+/// Runs the timer thread: waits for the earliest deadline, hands the due
+/// batch to JavaScript, waits for it to be routed, and repeats.
 fn run() {
     let scheduler = scheduler();
     let mut state = scheduler.state.lock();
@@ -292,7 +302,9 @@ fn run() {
                 Some(next) => (next - now).clamp(1, MAX_SLEEP_MS),
                 None => MAX_SLEEP_MS,
             };
-            scheduler.wakeup.wait_for(&mut state, Duration::from_millis(sleep_ms as u64));
+            scheduler
+                .wakeup
+                .wait_for(&mut state, Duration::from_millis(sleep_ms as u64));
             continue;
         }
 
@@ -301,10 +313,16 @@ fn run() {
 
         let items: Vec<ScheduledItem> = due
             .into_iter()
-            .map(|((kind, key), deadline)| ScheduledItem { kind: kind.as_str().to_string(), key, due: deadline as f64 })
+            .map(|((kind, key), deadline)| ScheduledItem {
+                kind: kind.as_str().to_string(),
+                key,
+                due: deadline as f64,
+            })
             .collect();
         let status = match js_slot().lock().as_ref() {
-            Some(js) => js.dispatch.call(items, ThreadsafeFunctionCallMode::NonBlocking),
+            Some(js) => js
+                .dispatch
+                .call(items, ThreadsafeFunctionCallMode::NonBlocking),
             None => Status::Closing,
         };
 
@@ -336,7 +354,12 @@ pub fn start_scheduler(env: Env, callback: Function<Vec<ScheduledItem>, ()>) -> 
         })?;
 
     let scheduler = scheduler();
-    let mut js = Js { dispatch, env: env.raw() as usize, thread: std::thread::current().id(), referred: true };
+    let mut js = Js {
+        dispatch,
+        env: env.raw() as usize,
+        thread: std::thread::current().id(),
+        referred: true,
+    };
     let pending = scheduler.state.lock().pending();
     set_reference(&mut js, pending);
     *js_slot().lock() = Some(js);
@@ -347,7 +370,11 @@ pub fn start_scheduler(env: Env, callback: Function<Vec<ScheduledItem>, ()>) -> 
         let handle = std::thread::Builder::new()
             .name("bunflare-scheduler".into())
             .spawn(run)
-            .map_err(|e| napi::Error::from_reason(format!("SCHEDULER_START: cannot start the scheduler thread: {e}")))?;
+            .map_err(|e| {
+                napi::Error::from_reason(format!(
+                    "SCHEDULER_START: cannot start the scheduler thread: {e}"
+                ))
+            })?;
         *thread = Some(handle);
     }
     Ok(())
@@ -405,7 +432,11 @@ mod tests {
         push(&mut state, "b", 20);
         push(&mut state, "a", 10);
         push(&mut state, "c", 30);
-        let due: Vec<_> = state.pop_due(25).into_iter().map(|((_, k), at)| (k, at)).collect();
+        let due: Vec<_> = state
+            .pop_due(25)
+            .into_iter()
+            .map(|((_, k), at)| (k, at))
+            .collect();
         assert_eq!(due, vec![("a".to_string(), 10), ("b".to_string(), 20)]);
         assert_eq!(state.next_deadline(), Some(30));
     }

@@ -86,7 +86,7 @@ function serializeBody(body: unknown, code: number): Uint8Array {
   }
 }
 
-/** Turns stored bytes back into the body value the consumer sees. */
+/** Deserializes stored bytes into the body value a consumer receives. */
 export function deserializeBody(body: Uint8Array, code: number): unknown {
   switch (code) {
     case CONTENT_TYPE_CODES.text:
@@ -227,6 +227,8 @@ export class MessageBatch<Body = unknown> {
   }
 
   /** Records a per-message decision; called by `Message`. */
+  // NOTE: the runtime logs a warning when a later call overrides an earlier
+  // one on the same message; here the last call wins silently.
   decide(id: string, decision: Decision): void {
     this.#decisions.set(id, decision);
   }

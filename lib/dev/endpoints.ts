@@ -1,4 +1,4 @@
-// The dev server's own routes, answered before the Worker sees a request:
+// The dev server's own routes, handled before the Worker sees a request:
 //
 // - `/cdn-cgi/handler/scheduled?cron=…&time=…` and `/__scheduled?cron=…`
 //   run the `scheduled()` handler by hand, as Miniflare's and wrangler's
@@ -14,7 +14,7 @@ import { translateError } from "../errors.ts";
 import { native } from "../native.ts";
 import type { ScheduledResult } from "../runtime.ts";
 
-/** What the endpoints call: the Worker's scheduled handler and the storage's queue engine. */
+/** The targets of the endpoints: the Worker's scheduled handler and the storage's queue engine. */
 export interface EndpointTarget {
   scheduled(cron: string, scheduledTime: number): Promise<ScheduledResult>;
   broker: QueueBroker;
@@ -22,7 +22,7 @@ export interface EndpointTarget {
 
 const PULL_PATH = /^\/(?:cdn-cgi|client\/v4\/accounts\/[^/]+)\/queues\/([^/]+)\/messages\/(pull|ack)$/;
 
-/** Answers a dev server route, or returns null to pass the request to the Worker. */
+/** Handles a dev server route, or returns null to pass the request to the Worker. */
 export async function handleLocalEndpoint(request: Request, url: URL, target: EndpointTarget): Promise<Response | null> {
   if (url.pathname === "/cdn-cgi/handler/scheduled" || url.pathname === "/__scheduled") {
     return await runScheduled(url, target, url.pathname === "/__scheduled");
@@ -44,7 +44,7 @@ async function runScheduled(url: URL, target: EndpointTarget, wranglerStyle: boo
 
   const result = await target.scheduled(cron, time);
 
-  // wrangler's `/__scheduled` always answers this text; Miniflare's route answers the outcome.
+  // wrangler's `/__scheduled` always returns this text, and Miniflare's route returns the outcome.
   if (wranglerStyle) return new Response("Ran scheduled event");
   return new Response(result.outcome, { status: result.outcome === "ok" ? 200 : 500 });
 }

@@ -112,7 +112,7 @@ export async function runQueuesCommand(args: string[], context: QueuesCommandCon
   }
 }
 
-/** Every queue named in the config or holding messages, with its producers, consumer and message count. */
+/** Lists every queue named in the config or containing messages, with its producers, consumer and message count. */
 function listQueues(config: WorkerConfig, stored: { queue: string; messages: number }[]) {
   const names = new Set<string>([
     ...config.queueProducers.map((producer) => producer.queue),
