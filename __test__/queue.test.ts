@@ -7,7 +7,7 @@ import { createQueue, type MessageBatch, type WorkerQueue } from "../lib/binding
 import { ConfigError } from "../lib/config.ts";
 import { queueBroker } from "../lib/env.ts";
 import { native } from "../lib/native.ts";
-import { workerDir, wranglerConfig } from "./fixtures.ts";
+import { CLI, ROOT, fetchWhenListening, freePort, killChildren, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
 
 type Handler = (batch: MessageBatch<unknown>) => unknown;
 
@@ -20,6 +20,7 @@ const running: WorkerHandle[] = [];
 afterEach(async () => {
   for (const worker of running.splice(0)) await worker.stop();
   native.resetClock();
+  await killChildren();
 });
 
 /** Starts a Worker whose queue() handler calls `handler`, with the given `queues` config. */
@@ -400,6 +401,55 @@ describe("restart", () => {
     );
     await until(() => attempts.length === 1, "the redelivery");
     expect(attempts).toEqual([2]);
+  });
+});
+
+describe("killed server", () => {
+  test("message survives SIGKILL mid-batch", async () => {
+    // The first server's handler never finishes, so the batch is in flight when it is killed.
+    const dir = workerDir({
+      "wrangler.jsonc": wranglerConfig({ queues: { ...PRODUCER, consumers: [{ queue: "jobs", max_batch_timeout: 0 }] } }),
+      "src/index.ts": `export default {
+        async fetch(request, env) { await env.QUEUE.send("survivor"); return new Response("sent"); },
+        async queue(batch, env) {
+          for (const message of batch.messages) console.log("DELIVERED " + message.body + " attempts=" + message.attempts);
+          if (env.MODE === "hang") await new Promise(() => {});
+        },
+      };`,
+    });
+    const firstPort = freePort();
+    const first = spawnBun([CLI, "dev", "--port", String(firstPort), "--var", "MODE:hang"], dir);
+    await first.waitFor(/Ready on/);
+    await fetchWhenListening(`http://127.0.0.1:${firstPort}/`);
+    await first.waitFor(/DELIVERED survivor attempts=1/);
+    first.process.kill("SIGKILL");
+    await first.process.exited;
+
+    const second = spawnBun([CLI, "dev", "--port", String(freePort()), "--var", "MODE:ok"], dir);
+    await second.waitFor(/DELIVERED survivor attempts=2/);
+    await second.waitFor(/QUEUE jobs 1\/1/);
+  });
+});
+
+describe("shutdown", () => {
+  test("process exits after stop", async () => {
+    // No process.exit: the process ends only if the scheduler lets go of the event loop.
+    const dir = workerDir({
+      "wrangler.jsonc": wranglerConfig({
+        queues: { ...PRODUCER, consumers: [{ queue: "jobs", max_batch_timeout: 0 }] },
+        triggers: { crons: ["* * * * *"] },
+      }),
+      "src/index.ts": `export default { fetch() { return new Response(); }, queue(batch) { globalThis.delivered = batch.messages.length; } };`,
+      "run.ts": `import { startWorker } from ${JSON.stringify(join(ROOT, "lib", "index.ts"))};
+        const worker = await startWorker({ cwd: import.meta.dir });
+        await worker.env.QUEUE.send("x");
+        while (!globalThis.delivered) await Bun.sleep(5);
+        await worker.stop();
+        console.log("STOPPED");`,
+    });
+    const child = spawnBun(["run.ts"], dir);
+    await child.waitFor(/STOPPED/);
+    expect(await child.process.exited).toBe(0);
   });
 });
 
