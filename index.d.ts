@@ -35,6 +35,28 @@ export declare class CacheStore {
   delete(url: string): boolean
 }
 
+/**
+ * One Worker's `triggers.crons`, each scheduled on the native scheduler as
+ * an item of kind `cron` with the key `<owner>:<index>`.
+ */
+export declare class CronTriggers {
+  /** Parses every expression; the first invalid one throws `CRON_INVALID`. */
+  constructor(expressions: Array<string>)
+  /** Returns the scheduler key prefix of these triggers (`<owner>:`). */
+  get owner(): string
+  /** Schedules the next fire time of every expression after the clock's now. */
+  start(): void
+  /**
+   * Schedules the next fire of the expression at `index` after both
+   * `due_ms` and now, and returns the expression for `scheduled()`. Fires
+   * missed while the clock jumped or the process slept are skipped, as
+   * production skips them.
+   */
+  fired(index: number, dueMs: number): string | null
+  /** Removes every pending fire of these triggers from the scheduler. */
+  stop(): void
+}
+
 /** The native handle behind one D1 binding (`env.DB`). */
 export declare class D1Database {
   /** Opens the database `databaseName` (file `d1/<databaseName>.sqlite`) in `storage`. */
@@ -88,6 +110,63 @@ export declare class KvNamespace {
   delete(key: string): void
   /** Lists keys; returns the JSON text of production's list result. */
   list(prefix?: string | undefined | null, limit?: number | undefined | null, cursor?: string | undefined | null): string
+}
+
+/**
+ * The Queues engine of one data directory. JavaScript makes one per
+ * storage and shares it between the producer bindings and the consumers.
+ */
+export declare class QueueBroker {
+  /** Opens the queues of `storage`'s `data.sqlite`. */
+  constructor(storage: Storage)
+  /** Returns the prefix of this broker's scheduler keys (`<broker>:`). The rest of a key is the queue name. */
+  get keyPrefix(): string
+  /** Sends one serialized message. `contentType` is 0 text, 1 json, 2 bytes, 3 v8. */
+  send(queue: string, body: Buffer, contentType: number, delaySeconds?: number | undefined | null): void
+  /**
+   * Sends serialized messages in one transaction. `delays[i]` is the
+   * message's own `delaySeconds`, or NaN to use `delaySeconds`.
+   */
+  sendBatch(queue: string, bodies: Array<Buffer>, contentTypes: Array<number>, delays: Array<number>, delaySeconds?: number | undefined | null): void
+  /** Checks a `retry({ delaySeconds })` value, so a bad one throws where the user called retry(). */
+  checkRetryDelay(delaySeconds: number): void
+  /**
+   * Registers (or updates) the consumer of `queue`. The first registration
+   * releases push leases a killed process left behind, and schedules
+   * delivery of whatever is already waiting.
+   */
+  registerConsumer(queue: string, settings: QueueConsumerSettings): void
+  /** Removes the consumer of `queue` and its pending delivery. */
+  unregisterConsumer(queue: string): void
+  /**
+   * Returns the next batch for the push consumer of `queue` when the
+   * batching rule is met and a concurrency slot is free, leasing its
+   * messages; otherwise null. Either way the next delivery is rescheduled.
+   */
+  takeBatch(queue: string): Array<QueueMessageRecord> | null
+  /**
+   * Settles a batch from `takeBatch`: deletes `acks`, and retries
+   * `retries` after `retryDelays[i]` seconds (NaN: the consumer's
+   * `retry_delay`). Messages past `max_retries` go to the dead-letter
+   * queue or are dropped; each such message is listed in the result.
+   */
+  settle(queue: string, acks: Array<string>, retries: Array<string>, retryDelays: Array<number>): QueueSettleResult
+  /**
+   * Leases up to `batchSize` messages for the pull consumer of `queue`
+   * for `visibilityTimeoutMs`, as production's pull endpoint does.
+   */
+  pull(queue: string, batchSize?: number | undefined | null, visibilityTimeoutMs?: number | undefined | null): Array<QueueMessageRecord>
+  /**
+   * Acknowledges and retries pulled messages by lease id. Unknown or
+   * expired lease ids are reported as warnings, as production does.
+   */
+  ackPulled(queue: string, acks: Array<string>, retries: Array<string>, retryDelays: Array<number>): QueuePullAckResult
+  /** Lists up to `limit` messages of `queue` without leasing them, oldest first. */
+  list(queue: string, limit?: number | undefined | null): Array<QueueMessageRecord>
+  /** Deletes every message of `queue` and returns how many there were. */
+  purge(queue: string): number
+  /** Lists every queue that contains messages, with its message count. */
+  queues(): Array<QueueSummary>
 }
 
 /**
@@ -145,6 +224,9 @@ export interface KvValueWithMetadata {
   metadata?: string
 }
 
+/** Returns the next fire time of `expression` strictly after `after_ms`, or null if it never fires. */
+export declare function nextCronTime(expression: string, afterMs: number): number | null
+
 /**
  * Removes every entry of one cache (`"default"` or a name given to
  * `caches.open`), or of every cache when `cacheName` is null. Returns the
@@ -152,11 +234,103 @@ export interface KvValueWithMetadata {
  */
 export declare function purgeCaches(storage: Storage, cacheName?: string | undefined | null): number
 
+/**
+ * A consumer's settings from `queues.consumers`, as the config gives them;
+ * missing fields take production's defaults.
+ */
+export interface QueueConsumerSettings {
+  /** `"worker"` (push, the default) or `"http_pull"`. */
+  type?: string
+  maxBatchSize?: number
+  /** Seconds. */
+  maxBatchTimeout?: number
+  maxRetries?: number
+  /** Seconds before a retried message is visible again. */
+  retryDelay?: number
+  deadLetterQueue?: string
+  maxConcurrency?: number
+  /** Pull consumers: milliseconds a pulled message stays leased. */
+  visibilityTimeoutMs?: number
+}
+
+/** One message as a consumer receives it. */
+export interface QueueMessageRecord {
+  id: string
+  /** Milliseconds since the epoch when the message was sent. */
+  timestamp: number
+  /** Delivery attempts including this one; the first delivery is 1. */
+  attempts: number
+  /** 0 text, 1 json, 2 bytes, 3 v8. */
+  contentType: number
+  body: Buffer
+  /** The pull lease id; null for push deliveries and listings. */
+  leaseId?: string
+}
+
+/** The counts a pull acknowledgement returns, in production's field names. */
+export interface QueuePullAckResult {
+  ackCount: number
+  retryCount: number
+  warnings: Array<string>
+}
+
+/** A message the retry limit moved to a dead-letter queue or dropped, for the log. */
+export interface QueueSettleEvent {
+  id: string
+  /** `"dead_letter"` or `"dropped"`. */
+  action: string
+  attempts: number
+  deadLetterQueue?: string
+}
+
+/** The outcome of `settle` for one batch. */
+export interface QueueSettleResult {
+  acked: number
+  retried: number
+  events: Array<QueueSettleEvent>
+}
+
+/** A queue's name and how many messages it holds. */
+export interface QueueSummary {
+  queue: string
+  messages: number
+}
+
 /** Puts bunflare's clock back on the system time. */
 export declare function resetClock(): void
+
+/** One due item as JavaScript receives it. */
+export interface ScheduledItem {
+  kind: string
+  key: string
+  /** The deadline the item was scheduled for, in milliseconds since the epoch. */
+  due: number
+}
+
+/** Returns how many items have a pending deadline. */
+export declare function schedulerPending(): number
+
+/** Marks the last batch as routed, so the thread may deliver the next one. */
+export declare function schedulerReady(): void
 
 /**
  * Splits SQL text into statements the way SQLite parses it, dropping
  * comment-only pieces. Used for migration files and `d1 execute --file`.
  */
 export declare function splitSqlStatements(sql: string): Array<string>
+
+/**
+ * Starts the scheduler thread (once per process) and sets the JavaScript
+ * function that receives each batch of due items. The function must call
+ * `schedulerReady()` once it has routed a batch.
+ */
+export declare function startScheduler(callback: (arg: Array<ScheduledItem>) => void): void
+
+/**
+ * Stops the thread and releases the threadsafe function. Pending deadlines
+ * are kept; a later `startScheduler` resumes them.
+ */
+export declare function stopScheduler(): void
+
+/** Returns why production would reject a cron expression, or null when it is valid. */
+export declare function validateCron(expression: string): string | null

@@ -689,9 +689,9 @@ describe("bindings", () => {
   });
 
   test("unsupported bindings follow the env", () => {
-    const root = project({ "wrangler.jsonc": `{ "r2_buckets": [{ "binding": "R" }], "env": { "e": { "queues": {} } } }` });
+    const root = project({ "wrangler.jsonc": `{ "r2_buckets": [{ "binding": "R" }], "env": { "e": { "vectorize": [] } } }` });
     const config = captureOutput(() => loadConfig({ cwd: root, env: "e" })).result;
-    expect(config.unsupportedBindings).toEqual(["queues"]);
+    expect(config.unsupportedBindings).toEqual(["vectorize"]);
   });
 });
 

@@ -614,6 +614,8 @@ describe("d1 command", () => {
       secretNames: [],
       kvNamespaces: [],
       services: [],
+      queueProducers: [],
+      queueConsumers: [],
       assets: null,
       d1Databases: [
         {

@@ -25,6 +25,8 @@ function setup() {
     kvNamespaces: [{ binding: "CACHE", id: "cache-namespace-id" }],
     d1Databases: [],
     services: [],
+    queueProducers: [],
+    queueConsumers: [],
     assets: null,
     build: null,
     crons: [],

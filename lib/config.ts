@@ -43,6 +43,33 @@ export interface ServiceBinding {
   props: Record<string, unknown>;
 }
 
+/** A `queues.producers` entry: `env[binding]` sends to `queue`. */
+export interface QueueProducerBinding {
+  binding: string;
+  queue: string;
+  /** `delivery_delay`: the default `delaySeconds` of every send, in seconds. */
+  deliveryDelay: number | null;
+}
+
+/**
+ * A `queues.consumers` entry. Unset fields are null and take production's
+ * defaults in the queue engine (src/queue.rs), which also checks their ranges.
+ */
+export interface QueueConsumerConfig {
+  queue: string;
+  /** `"worker"` (push, the default) or `"http_pull"`. */
+  type: "worker" | "http_pull";
+  maxBatchSize: number | null;
+  /** Seconds. */
+  maxBatchTimeout: number | null;
+  maxRetries: number | null;
+  /** Seconds. */
+  retryDelay: number | null;
+  deadLetterQueue: string | null;
+  maxConcurrency: number | null;
+  visibilityTimeoutMs: number | null;
+}
+
 /** The `build` section: a command run before the Worker loads and before each reload. */
 export interface BuildConfig {
   command: string;
@@ -75,8 +102,10 @@ export interface WorkerConfig {
   d1Databases: D1DatabaseBinding[];
   services: ServiceBinding[];
   assets: AssetsConfig | null;
+  queueProducers: QueueProducerBinding[];
+  queueConsumers: QueueConsumerConfig[];
   build: BuildConfig | null;
-  /** `triggers.crons`. */
+  /** `triggers.crons`, each checked by the native cron parser. */
   crons: string[];
   /** Where local state lives: `--persist-to`, or `.bunflare` beside the config. */
   persistTo: string;

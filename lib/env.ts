@@ -5,7 +5,7 @@
 // and every handler receive that same object, so a reload refills it in place
 // instead of replacing it; module-level references stay valid.
 
-import type { Storage } from "../index.js";
+import type { QueueBroker, Storage } from "../index.js";
 import type { WorkerConfig } from "./config.ts";
 import { native } from "./native.ts";
 import { createKVNamespace } from "./bindings/kv.ts";
@@ -13,6 +13,7 @@ import { createD1Database } from "./bindings/d1.ts";
 import { installCaches } from "./bindings/cache.ts";
 import { AssetsBinding } from "./bindings/assets.ts";
 import { assetServerFor, type WorkerRegistry } from "./workers.ts";
+import { createQueue } from "./bindings/queue.ts";
 import { log } from "./log.ts";
 
 /** The process-wide `env` object, shared by `cloudflare:workers` and every handler. */
@@ -22,6 +23,9 @@ export const workerEnv: Record<string, unknown> = {};
 
 /** Storage handles by persist directory, opened once each and kept across reloads. */
 const openStores = new Map<string, Storage>();
+
+/** One queue engine per storage, shared by producers, consumers, the pull endpoints and the CLI. */
+const brokers = new WeakMap<Storage, QueueBroker>();
 
 /** Binding types already warned about, so each unsupported type is reported once per process. */
 const warnedBindingTypes = new Set<string>();
@@ -38,11 +42,22 @@ export function openStorage(persistTo: string | null): Storage {
   return storage;
 }
 
+/** Returns the queue engine of `storage`, creating it on first use. */
+export function queueBroker(storage: Storage): QueueBroker {
+  let broker = brokers.get(storage);
+  if (!broker) {
+    broker = new native.QueueBroker(storage);
+    brokers.set(storage, broker);
+  }
+  return broker;
+}
+
 /**
  * Builds a fresh env object: vars as given (JSON values keep their type),
- * then KV, D1, assets and service bindings. Unsupported binding types log one
- * warning each and are left out instead of failing the start. Service
- * bindings need the `registry` of running Workers; without one they are left out.
+ * then KV, D1, queue producer, assets and service bindings. Unsupported
+ * binding types log one warning each and are left out instead of failing the
+ * start. Service bindings need the `registry` of running Workers; without one
+ * they are left out.
  */
 export function buildEnv(config: WorkerConfig, storage: Storage, registry?: WorkerRegistry): Record<string, unknown> {
   const env: Record<string, unknown> = { ...config.vars };
@@ -69,6 +84,10 @@ export function buildEnv(config: WorkerConfig, storage: Storage, registry?: Work
         worker: config.name,
       });
     }
+  }
+
+  for (const producer of config.queueProducers) {
+    env[producer.binding] = createQueue(queueBroker(storage), producer.queue, producer.deliveryDelay);
   }
 
   for (const key of config.unsupportedBindings) {

@@ -3,7 +3,7 @@
 
 export { startWorker, type StartWorkerOptions, type WorkerHandle } from "./worker.ts";
 export { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
-export { buildEnv, openStorage, workerEnv } from "./env.ts";
+export { buildEnv, openStorage, queueBroker, workerEnv } from "./env.ts";
 export { registerCloudflareModules } from "./plugin.ts";
 export { createKVNamespace } from "./bindings/kv.ts";
 export { createD1Database } from "./bindings/d1.ts";
@@ -11,6 +11,10 @@ export { createCacheStorage, installCaches, Cache, CacheStorage } from "./bindin
 export { AssetsBinding } from "./bindings/assets.ts";
 export { createServiceStub, setRpcCodec, type EntrypointTarget, type RpcCodec } from "./bindings/service.ts";
 export { WorkerRegistry, WorkerInstance } from "./workers.ts";
+export { createQueue, WorkerQueue, MessageBatch, Message } from "./bindings/queue.ts";
+export { startQueueConsumers } from "./queue-consumer.ts";
+export { startCronTriggers } from "./cron.ts";
+export { registerScheduledHandler, stopScheduler } from "./scheduler.ts";
 export { loadConfig, ConfigError } from "./config.ts";
 export type {
   WorkerConfig,
@@ -19,5 +23,7 @@ export type {
   D1DatabaseBinding,
   ServiceBinding,
   AssetsConfig,
+  QueueProducerBinding,
+  QueueConsumerConfig,
   BuildConfig,
 } from "./config.ts";

@@ -21,7 +21,9 @@ import { plugin } from "bun";
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { ConfigError, loadConfig } from "./config.ts";
-import { buildEnv, openStorage, replaceEnv } from "./env.ts";
+import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
+import { startCronTriggers } from "./cron.ts";
+import { startQueueConsumers } from "./queue-consumer.ts";
 import { registerCloudflareModules } from "./plugin.ts";
 import { WorkerRuntime } from "./runtime.ts";
 import { createRequestHandler, serveWorker } from "./dev/server.ts";
@@ -57,7 +59,10 @@ function registerEntry(): void {
 
   (globalThis as Record<symbol, unknown>)[ENTRY_HOOK] = (namespace: Record<string, unknown>) => {
     runtime.adopt(namespace);
-    const handler = createRequestHandler(runtime);
+    const broker = queueBroker(storage);
+    startQueueConsumers(runtime, broker, config.queueConsumers);
+    startCronTriggers(runtime, config.crons);
+    const handler = createRequestHandler(runtime, { broker, scheduled: (cron, time) => runtime.scheduled(cron, time) });
     const exported = namespace.default as Record<string, unknown> | undefined;
 
     if (typeof exported === "object" && exported !== null && typeof exported.fetch === "function") {

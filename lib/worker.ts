@@ -5,8 +5,10 @@
 import { dirname, resolve } from "node:path";
 import type { Server } from "bun";
 import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
-import { buildEnv, openStorage, replaceEnv } from "./env.ts";
+import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
 import { WorkerInstance, WorkerRegistry } from "./workers.ts";
+import { startCronTriggers } from "./cron.ts";
+import { startQueueConsumers } from "./queue-consumer.ts";
 import { waitUntilSettled } from "./execution-context.ts";
 import { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
 import { createRequestHandler, serveWorker } from "./dev/server.ts";
@@ -35,6 +37,8 @@ export interface StartWorkerOptions {
   script?: string;
   /** Reload when the Worker's sources change (default false; `bunflare dev` turns it on). */
   watch?: boolean;
+  /** Fire `triggers.crons` on schedule (default true; `bunflare dev --no-crons` turns it off). */
+  crons?: boolean;
 }
 
 export interface WorkerHandle {
@@ -54,7 +58,7 @@ export interface WorkerHandle {
   reload(): Promise<void>;
   /** Resolves when every `waitUntil` promise so far has settled. */
   waitUntilSettled(): Promise<void>;
-  /** Stops the server and the watcher; storage stays open for the process. */
+  /** Stops the server, the watcher, the queue consumers and the cron triggers; storage stays open for the process. */
   stop(): Promise<void>;
 }
 
@@ -94,8 +98,22 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   for (const instance of instances) await instance.runtime?.load();
   registry.checkEntrypoints();
 
+  // Queue consumers and cron triggers call through each Worker's runtime, so
+  // a reload changes the handlers they reach without registering them again.
+  const broker = queueBroker(storage);
+  const stopTimers: (() => void)[] = [];
+  for (const instance of instances) {
+    if (!instance.runtime) continue;
+    stopTimers.push(startQueueConsumers(instance.runtime, broker, instance.config.queueConsumers));
+    if (options.crons !== false) stopTimers.push(startCronTriggers(instance.runtime, instance.config.crons));
+  }
+
   const primary = instances[0]!;
-  const handler = createRequestHandler(primary);
+  const runScheduled = async (cron: string, scheduledTime?: number): Promise<ScheduledResult> => {
+    if (!primary.runtime) throw new Error(`Worker ${config.name} has no main module to run a scheduled event.`);
+    return await primary.runtime.scheduled(cron, scheduledTime);
+  };
+  const handler = createRequestHandler(primary, { broker, scheduled: runScheduled });
   const server: Server<undefined> = serveWorker(handler, { port: options.port ?? 0, ip: options.ip ?? "127.0.0.1" });
   const url = new URL(`http://${formatHost(options.ip ?? "127.0.0.1")}:${server.port}/`);
 
@@ -128,14 +146,12 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     workers: registry,
     env: primary.env,
     fetch: (input, init) => handler(toRequest(input, init, url)),
-    scheduled: async (cron = config.crons[0] ?? "* * * * *", scheduledTime) => {
-      if (!primary.runtime) throw new Error(`Worker ${config.name} has no main module to run a scheduled event.`);
-      return await primary.runtime.scheduled(cron, scheduledTime);
-    },
+    scheduled: (cron = config.crons[0] ?? "* * * * *", scheduledTime) => runScheduled(cron, scheduledTime),
     reload: () => reload(primary, "a reload() call"),
     waitUntilSettled,
     stop: async () => {
       for (const stop of stopWatching) stop();
+      for (const stop of stopTimers) stop();
       await server.stop(true);
     },
   };

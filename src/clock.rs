@@ -1,5 +1,5 @@
-//! The one clock every engine reads: KV expirations, and later alarm times,
-//! queue visibility and workflow sleeps.
+//! The one clock every engine reads: KV expirations, queue visibility and the
+//! scheduler's deadlines, and later alarm times and workflow sleeps.
 //!
 //! Tests move it forward with `advanceClock`, so "advance the clock and
 //! everything due happens" works without each engine knowing about tests.
@@ -29,6 +29,8 @@ pub fn now_seconds() -> i64 {
 #[napi]
 pub fn advance_clock(ms: f64) -> f64 {
     OFFSET_MS.fetch_add(ms as i64, Ordering::Relaxed);
+    // Deadlines that the jump passed fall due now, not at the next periodic check.
+    crate::scheduler::wake();
     now_ms() as f64
 }
 
@@ -36,6 +38,7 @@ pub fn advance_clock(ms: f64) -> f64 {
 #[napi]
 pub fn reset_clock() {
     OFFSET_MS.store(0, Ordering::Relaxed);
+    crate::scheduler::wake();
 }
 
 /// Returns bunflare's current time in milliseconds since the Unix epoch.

@@ -6,7 +6,10 @@
 
 pub mod cache;
 pub mod clock;
+pub mod cron;
 pub mod d1;
 pub mod errors;
 pub mod kv;
+pub mod queue;
+pub mod scheduler;
 pub mod storage;

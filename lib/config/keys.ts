@@ -122,7 +122,6 @@ export const UNSUPPORTED_BINDING_KEYS: readonly string[] = [
   "workflows",
   "containers",
   "send_email",
-  "queues",
   "r2_buckets",
   "vectorize",
   "ai_search_namespaces",

@@ -11,6 +11,8 @@ import type {
   KVNamespaceBinding,
   LoadConfigOptions,
   ServiceBinding,
+  QueueConsumerConfig,
+  QueueProducerBinding,
   WorkerConfig,
 } from "../config.ts";
 import { loadLocalSecrets } from "./dotenv.ts";
@@ -82,6 +84,8 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     d1Databases: resolveD1Databases(raw, configDir),
     services: resolveServices(raw),
     assets: resolveAssets(raw, configDir),
+    queueProducers: resolveQueueProducers(raw),
+    queueConsumers: resolveQueueConsumers(raw),
     build,
     crons: (isPlainObject(raw.triggers) ? (raw.triggers.crons as string[] | undefined) : undefined) ?? [],
     persistTo: resolvePersistTo(cwd, rootDir, options.persistTo),
@@ -111,6 +115,8 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
     d1Databases: [],
     services: [],
     assets: null,
+    queueProducers: [],
+    queueConsumers: [],
     build: null,
     crons: [],
     persistTo: resolvePersistTo(cwd, cwd, options.persistTo),
@@ -213,6 +219,33 @@ function resolveAssets(raw: Record<string, unknown>, configDir: string): AssetsC
     notFoundHandling: (assets.not_found_handling as AssetsConfig["notFoundHandling"] | undefined) ?? "none",
     runWorkerFirst: (assets.run_worker_first as boolean | string[] | undefined) ?? false,
   };
+}
+
+function resolveQueueProducers(raw: Record<string, unknown>): QueueProducerBinding[] {
+  const queues = isPlainObject(raw.queues) ? raw.queues : {};
+  const entries = Array.isArray(queues.producers) ? (queues.producers as Record<string, unknown>[]) : [];
+  return entries.map((entry) => ({
+    binding: entry.binding as string,
+    queue: entry.queue as string,
+    deliveryDelay: (entry.delivery_delay as number | undefined) ?? null,
+  }));
+}
+
+function resolveQueueConsumers(raw: Record<string, unknown>): QueueConsumerConfig[] {
+  const queues = isPlainObject(raw.queues) ? raw.queues : {};
+  const entries = Array.isArray(queues.consumers) ? (queues.consumers as Record<string, unknown>[]) : [];
+  const numberOrNull = (value: unknown) => (typeof value === "number" ? value : null);
+  return entries.map((entry) => ({
+    queue: entry.queue as string,
+    type: entry.type === "http_pull" ? "http_pull" : "worker",
+    maxBatchSize: numberOrNull(entry.max_batch_size),
+    maxBatchTimeout: numberOrNull(entry.max_batch_timeout),
+    maxRetries: numberOrNull(entry.max_retries),
+    retryDelay: numberOrNull(entry.retry_delay),
+    deadLetterQueue: typeof entry.dead_letter_queue === "string" ? entry.dead_letter_queue : null,
+    maxConcurrency: numberOrNull(entry.max_concurrency),
+    visibilityTimeoutMs: numberOrNull(entry.visibility_timeout_ms),
+  }));
 }
 
 /**

@@ -4,6 +4,7 @@
 
 import { ConfigError, formatKeyPath, locate, type KeyPath } from "./errors.ts";
 import type { ConfigSource } from "./source.ts";
+import { native } from "../native.ts";
 
 /** Worker names wrangler accepts: lowercase letters, digits, `-` and `_`, not starting with `-`. */
 const WORKER_NAME = /^$|^[a-z0-9_][a-z0-9-_]*$/;
@@ -107,8 +108,13 @@ export function checkSection(check: ConfigChecker, section: Record<string, unkno
   checkServices(check, at("services"), section.services);
   checkAssets(check, at("assets"), section.assets);
 
+  checkQueues(check, at("queues"), section.queues);
+
   if (check.optionalObject(at("triggers"), section.triggers) && section.triggers !== undefined) {
-    check.optionalStringArray(at("triggers", "crons"), section.triggers.crons);
+    const crons = section.triggers.crons;
+    if (check.optionalStringArray(at("triggers", "crons"), crons) && crons !== undefined) {
+      crons.forEach((cron, index) => checkCron(check, at("triggers", "crons", index), cron));
+    }
   }
   if (check.optionalObject(at("secrets"), section.secrets) && section.secrets !== undefined) {
     check.optionalStringArray(at("secrets", "required"), section.secrets.required);
@@ -173,6 +179,46 @@ function checkD1Databases(check: ConfigChecker, path: KeyPath, value: unknown): 
     check.requiredString([...path, index, "binding"], entry.binding);
     for (const key of ["database_name", "database_id", "preview_database_id", "migrations_dir", "migrations_table"]) {
       check.optionalString([...path, index, key], entry[key]);
+    }
+  }
+}
+
+/** Parses a cron expression with the native parser, so start-up reports the reason production would reject it. */
+function checkCron(check: ConfigChecker, path: KeyPath, cron: string): void {
+  const reason = native.validateCron(cron);
+  if (reason !== null) check.fail(path, `is not a valid cron expression: ${reason}`);
+}
+
+const QUEUE_CONSUMER_NUMBERS = [
+  "max_batch_size",
+  "max_batch_timeout",
+  "max_retries",
+  "retry_delay",
+  "max_concurrency",
+  "visibility_timeout_ms",
+] as const;
+
+/** Checks types in `queues`; the queue engine checks the ranges when a consumer registers. */
+function checkQueues(check: ConfigChecker, path: KeyPath, value: unknown): void {
+  if (!check.optionalObject(path, value) || value === undefined) return;
+
+  for (const [index, entry] of bindingEntries(check, [...path, "producers"], value.producers)) {
+    check.requiredString([...path, "producers", index, "binding"], entry.binding);
+    check.requiredString([...path, "producers", index, "queue"], entry.queue);
+    if (entry.delivery_delay !== undefined && typeof entry.delivery_delay !== "number") {
+      check.wrongType([...path, "producers", index, "delivery_delay"], "a number", entry.delivery_delay);
+    }
+  }
+
+  for (const [index, entry] of bindingEntries(check, [...path, "consumers"], value.consumers)) {
+    const at = (key: string) => [...path, "consumers", index, key];
+    check.requiredString(at("queue"), entry.queue);
+    check.optionalString(at("dead_letter_queue"), entry.dead_letter_queue);
+    if (check.optionalString(at("type"), entry.type) && entry.type !== undefined && entry.type !== "worker" && entry.type !== "http_pull") {
+      check.fail(at("type"), `must be "worker" or "http_pull", got ${JSON.stringify(entry.type)}`);
+    }
+    for (const key of QUEUE_CONSUMER_NUMBERS) {
+      if (entry[key] !== undefined && typeof entry[key] !== "number") check.wrongType(at(key), "a number", entry[key]);
     }
   }
 }

@@ -11,6 +11,7 @@ import { runKvCommand } from "./kv-command.ts";
 import { runD1Command } from "./d1-command.ts";
 import { runCacheCommand } from "./cache-command.ts";
 import { loadProjectConfig, PROJECT_CONFIG_FILE } from "./project-config.ts";
+import { runQueuesCommand } from "./queues-command.ts";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 
@@ -21,6 +22,7 @@ Commands:
   bunflare kv     Work with local KV namespaces
   bunflare d1     Work with local D1 databases
   bunflare cache  Purge the local Cache API storage
+  bunflare queues Work with local queues
 
 Options:
   -h, --help      Show help for bunflare or a command
@@ -41,6 +43,7 @@ Options:
       --ip <address>      Interface to listen on (default: 127.0.0.1)
       --var <KEY:VALUE>   Set or override a var; repeat for more than one
       --persist-to <dir>  Directory for local state (default: .bunflare beside the config)
+      --no-crons          Do not fire triggers.crons on schedule (the trigger endpoints still work)
   -h, --help              Show this help`;
 
 /** Flags every config-reading command accepts. */
@@ -57,6 +60,7 @@ const DEV_OPTIONS = {
   port: { type: "string" },
   ip: { type: "string" },
   var: { type: "string", multiple: true },
+  "no-crons": { type: "boolean" },
 } as const satisfies ParseArgsConfig["options"];
 
 /** An error in the command line, printed without a stack. */
@@ -84,6 +88,8 @@ export async function main(argv: string[]): Promise<number> {
       return await delegate(rest, runD1Command);
     case "cache":
       return await delegate(rest, runCacheCommand);
+    case "queues":
+      return await delegate(rest, runQueuesCommand);
     default:
       throw new UsageError(`Unknown command "${command}". Run "bunflare --help" for the list of commands.`);
   }
@@ -110,11 +116,19 @@ async function dev(args: string[]): Promise<number> {
     port: parsePort(values.port ?? process.env.BUNFLARE_PORT ?? "8787"),
     ip: values.ip ?? "127.0.0.1",
     watch: true,
+    crons: !values["no-crons"],
   });
 
   printBindings(handle.config);
   const others = handle.workers.names.filter((name) => name !== handle.config.name);
   if (others.length > 0) console.log(`Also running, through service bindings: ${others.join(", ")}`);
+  for (const consumer of handle.config.queueConsumers) {
+    console.log(`Consuming queue "${consumer.queue}" (${consumer.type === "http_pull" ? "pull" : "push"})`);
+  }
+  if (handle.config.crons.length > 0) {
+    const state = values["no-crons"] ? "not scheduled (--no-crons)" : "scheduled";
+    console.log(`Cron triggers ${state}: ${handle.config.crons.join(", ")}`);
+  }
   console.log(`Ready on ${handle.url.href}`);
 
   const shutdown = async () => {
@@ -182,6 +196,7 @@ function printBindings(config: WorkerConfig): void {
     rows.push([`env.${service.binding} (${service.service}${service.entrypoint ? `#${service.entrypoint}` : ""})`, "Worker"]);
   }
   if (config.assets?.binding) rows.push([`env.${config.assets.binding}`, "Assets"]);
+  for (const producer of config.queueProducers) rows.push([`env.${producer.binding} (${producer.queue})`, "Queue"]);
   for (const [name, value] of Object.entries(config.vars)) {
     const displayValue = config.secretNames.includes(name) ? '"(hidden)"' : truncate(JSON.stringify(value), 40);
     rows.push([`env.${name} (${displayValue})`, "Environment Variable"]);

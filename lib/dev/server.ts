@@ -2,13 +2,15 @@
 // 500 response carrying the stack when the Worker throws.
 
 import type { Server } from "bun";
+import { describeError } from "../execution-context.ts";
+import { log } from "../log.ts";
+import { handleLocalEndpoint, type EndpointTarget } from "./endpoints.ts";
+
 /** What the server dispatches to: a WorkerRuntime, or a Worker with assets in front of it. */
 export interface RequestTarget {
   readonly config: { readonly name: string };
   fetch(request: Request): Promise<Response>;
 }
-import { describeError } from "../execution-context.ts";
-import { log } from "../log.ts";
 
 export interface ServeOptions {
   /** TCP port; 0 picks a free one. */
@@ -20,15 +22,20 @@ export interface ServeOptions {
 /** A request handler that dispatches to the Worker, logs the request, and turns a throw into a 500 response. */
 export type WorkerRequestHandler = (request: Request) => Promise<Response>;
 
-/** Creates the handler the server (and the programmatic `fetch`) calls for each request. */
-export function createRequestHandler(runtime: RequestTarget): WorkerRequestHandler {
+/**
+ * Creates the handler the server (and the programmatic `fetch`) calls for
+ * each request. With `endpoints`, the dev server's own routes (scheduled
+ * triggers, queue pulls) are answered before the Worker sees the request.
+ */
+export function createRequestHandler(runtime: RequestTarget, endpoints?: EndpointTarget): WorkerRequestHandler {
   return async (request) => {
     const started = performance.now();
     const url = new URL(request.url);
 
     let response: Response;
     try {
-      response = await runtime.fetch(request);
+      const local = endpoints ? await handleLocalEndpoint(request, url, endpoints) : null;
+      response = local ?? (await runtime.fetch(request));
     } catch (error) {
       log.error(`Uncaught error in ${runtime.config.name} fetch handler: ${describeError(error)}`, {
         method: request.method,
@@ -109,7 +116,7 @@ function escapeHtml(text: string): string {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: "OK", 201: "Created", 204: "No Content", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
+  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
   400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
   500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
 };

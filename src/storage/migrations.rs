@@ -32,4 +32,23 @@ pub const MIGRATIONS: &[&str] = &[
         expires_at INTEGER NOT NULL,
         PRIMARY KEY (cache, url)
     );",
+    // Queues. One row per message until it is acknowledged, dropped or
+    // purged. `visible_at` (milliseconds) is when consumers may take it; a
+    // leased message has it moved forward. `leased` is 0 (waiting), 1 (a
+    // push consumer holds it) or 2 (a pull consumer holds it until
+    // `visible_at`). `content_type` is 0 text, 1 json, 2 bytes, 3 v8.
+    "CREATE TABLE queue_messages (
+        seq INTEGER PRIMARY KEY,
+        queue TEXT NOT NULL,
+        id TEXT NOT NULL UNIQUE,
+        body BLOB NOT NULL,
+        content_type INTEGER NOT NULL,
+        timestamp INTEGER NOT NULL,
+        visible_at INTEGER NOT NULL,
+        attempts INTEGER NOT NULL,
+        leased INTEGER NOT NULL,
+        lease_id TEXT
+    );
+    CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_at);
+    CREATE INDEX queue_messages_lease ON queue_messages (lease_id) WHERE lease_id IS NOT NULL;",
 ];
