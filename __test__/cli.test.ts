@@ -93,12 +93,26 @@ test("cli reports a port in use", async () => {
   try {
     const { exitCode, output } = await runBun([CLI, "dev", "--port", String(blocker.port)], cwd);
 
-    expect(output).toContain("✘ The port is already in use");
-    expect(output).toContain("Pass --port with another port, or 0 for a free one.");
+    expect(output).toContain(
+      `✘ Port ${blocker.port} on 127.0.0.1 is already in use. Pass --port with another port, or 0 for a free one.\n`,
+    );
     expect(exitCode).toBe(1);
   } finally {
     blocker.stop(true);
   }
+});
+
+test("cli dev rejects a port another dev server holds", async () => {
+  const port = String(freePort());
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+  const first = spawnBun([CLI, "dev", "--port", port], cwd);
+  await first.waitFor(/Ready on/);
+
+  const second = await runBun([CLI, "dev", "--port", port], cwd);
+
+  expect(second.output).toContain(`✘ Port ${port} on 127.0.0.1 is already in use.`);
+  expect(second.output).not.toContain("Ready on");
+  expect(second.exitCode).toBe(1);
 });
 
 test("cli dev prints bindings with secrets hidden", async () => {

@@ -73,6 +73,8 @@ function registerEntry(): void {
       exported.port = port;
       exported.hostname = hostname;
       exported.development = false;
+      // Bun 1.4.5 sets SO_REUSEPORT when development is off, which would let a second process share a taken port.
+      exported.reusePort = false;
 
       // Bun starts its server once the entry's evaluation settles, after this hook returns.
       setTimeout(() => log.info(`Ready on http://${hostname}:${port}/`, { worker: config.name }), 0);

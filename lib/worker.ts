@@ -51,6 +51,19 @@ export interface WorkerHandle {
   stop(): Promise<void>;
 }
 
+/** Error for a listen port that another socket already uses; `code` is "EADDRINUSE", as in Node. */
+export class PortInUseError extends Error {
+  readonly code = "EADDRINUSE";
+
+  constructor(
+    readonly port: number,
+    readonly ip: string,
+  ) {
+    super(`Port ${port} on ${ip} is already in use`);
+    this.name = "PortInUseError";
+  }
+}
+
 /** Resolves the config, loads the Worker and serves it. */
 export async function startWorker(options: StartWorkerOptions = {}): Promise<WorkerHandle> {
   const cwd = resolve(options.cwd ?? process.cwd());
@@ -73,8 +86,16 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   await runtime.load();
 
   const handler = createRequestHandler(runtime);
-  const server: Server<undefined> = serveWorker(handler, { port: options.port ?? 0, ip: options.ip ?? "127.0.0.1" });
-  const url = new URL(`http://${formatHost(options.ip ?? "127.0.0.1")}:${server.port}/`);
+  const port = options.port ?? 0;
+  const ip = options.ip ?? "127.0.0.1";
+  let server: Server<undefined>;
+  try {
+    server = serveWorker(handler, { port, ip });
+  } catch (error) {
+    if ((error as { code?: string }).code === "EADDRINUSE") throw new PortInUseError(port, ip);
+    throw error;
+  }
+  const url = new URL(`http://${formatHost(ip)}:${server.port}/`);
 
   // Reloads are serialised by the watcher; a manual reload() may overlap one, which only re-imports twice.
   const reload = async (reason: string) => {

@@ -6,7 +6,7 @@ import { parseArgs, type ParseArgsConfig } from "node:util";
 import packageJson from "../../package.json" with { type: "json" };
 import { BuildError, ConfigError, loadConfig, type WorkerConfig } from "../config.ts";
 import { openStorage } from "../env.ts";
-import { startWorker } from "../worker.ts";
+import { PortInUseError, startWorker } from "../worker.ts";
 import { runKvCommand } from "./kv-command.ts";
 import { runD1Command } from "./d1-command.ts";
 import { describeError } from "../execution-context.ts";
@@ -191,9 +191,8 @@ function reportError(error: unknown): number {
     console.error(`✘ ${error.message}`);
     return 1;
   }
-  const code = (error as { code?: string }).code;
-  if (code === "EADDRINUSE") {
-    console.error(`✘ The port is already in use: ${(error as Error).message}. Pass --port with another port, or 0 for a free one.`);
+  if (error instanceof PortInUseError) {
+    console.error(`✘ ${error.message}. Pass --port with another port, or 0 for a free one.`);
     return 1;
   }
 
