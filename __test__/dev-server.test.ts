@@ -147,6 +147,37 @@ test("dev exits 1 on a syntax error at start", async () => {
   expect(output).not.toContain("Ready on");
 });
 
+test("dev exits 1 on a top-level throw", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `import { env } from "cloudflare:workers";\nthrow new Error("init failed");\nexport default { fetch() { return new Response("never"); } };\n`,
+  });
+
+  const { exitCode, output } = await runBun([CLI, "dev", "--port", "0"], cwd);
+
+  expect(exitCode).toBe(1);
+  expect(output).toContain("✘ Error: init failed");
+  expect(output).toMatch(/src\/index\.ts:2:\d+/);
+  expect(output).not.toContain("Uncaught exception");
+  expect(output).not.toContain("Ready on");
+});
+
+test("dev reload logs a top-level throw", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `export default { fetch() { return new Response("good"); } };`,
+  });
+  const { child, url } = await startDev(cwd);
+
+  writeFileSync(join(cwd, "src/index.ts"), `throw new Error("init failed");\nexport default { fetch() { return new Response("bad"); } };\n`);
+  const [failure] = await child.waitFor(/Reload failed[^\n]*\n[^\n]*/);
+
+  expect(failure).toContain("the previous version keeps serving: Error: init failed");
+  expect(failure).toMatch(/src\/index\.ts:1:\d+/);
+  expect(await (await fetch(url)).text()).toBe("good");
+  expect(child.process.exitCode).toBeNull();
+});
+
 test("dev reload keeps stored data", async () => {
   const cwd = workerDir({
     "wrangler.jsonc": wranglerConfig({
