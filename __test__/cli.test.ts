@@ -133,6 +133,22 @@ test("cli dev prints bindings with secrets hidden", async () => {
   expect(env).toEqual({ PUBLIC: "visible", API_TOKEN: "very-secret-value", EXTRA: "from:flag" });
 });
 
+test("cli names secret files for dev only", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ d1_databases: [{ binding: "DB", database_name: "appdb" }] }),
+    ".dev.vars": `TOKEN=secret\n`,
+    "src/index.ts": WORKER,
+  });
+
+  const execute = await runBun([CLI, "d1", "execute", "appdb", "--command", "SELECT 1"], cwd);
+  const dev = spawnBun([CLI, "dev", "--port", "0"], cwd);
+  await dev.waitFor(/Ready on/);
+
+  expect(execute.exitCode).toBe(0);
+  expect(execute.output).not.toContain("Using secrets");
+  expect(dev.output).toContain("Using secrets defined in .dev.vars\n");
+});
+
 test("cli dev uses --env, --ip and --port", async () => {
   const port = freePort();
   const cwd = workerDir({

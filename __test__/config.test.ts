@@ -329,6 +329,14 @@ describe("secrets", () => {
     expect(config.secretNames.sort()).toEqual(["API_KEY", "TOKEN"]);
   });
 
+  test("secret files listed, not logged", () => {
+    const root = project({ ...CONFIG, ".env": "A=1\n", ".env.local": "B=2\n" });
+    const { result: config, lines } = captureOutput(() => loadConfig({ cwd: root }));
+
+    expect(config.secretFiles).toEqual([join(root, ".env"), join(root, ".env.local")]);
+    expect(lines.filter((line) => line.includes("Using secrets"))).toEqual([]);
+  });
+
   test(".dev.vars.<env> replaces .dev.vars", () => {
     const root = project({ ...CONFIG, ".dev.vars": "ONLY_DEFAULT=1\nSHARED=default\n", ".dev.vars.staging": "SHARED=staging\n" });
     const config = captureOutput(() => loadConfig({ cwd: root, env: "staging" })).result;

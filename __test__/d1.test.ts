@@ -612,6 +612,8 @@ describe("d1 command", () => {
       environment: null,
       vars: {},
       secretNames: [],
+      secretFiles: [],
+      secretsIncludeProcessEnv: false,
       kvNamespaces: [],
       d1Databases: [
         {

@@ -22,6 +22,8 @@ function setup() {
     environment: null,
     vars: {},
     secretNames: [],
+    secretFiles: [],
+    secretsIncludeProcessEnv: false,
     kvNamespaces: [{ binding: "CACHE", id: "cache-namespace-id" }],
     d1Databases: [],
     build: null,

@@ -20,7 +20,7 @@
 import { plugin } from "bun";
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, logSecretSources } from "./config.ts";
 import { buildEnv, openStorage, replaceEnv } from "./env.ts";
 import { registerCloudflareModules } from "./plugin.ts";
 import { WorkerRuntime } from "./runtime.ts";
@@ -49,6 +49,7 @@ function registerEntry(): void {
     process.exit(1);
   }
 
+  logSecretSources(config);
   const storage = openStorage(config.persistTo);
   const env = replaceEnv(buildEnv(config, storage));
   const runtime = new WorkerRuntime(config, env, entry);

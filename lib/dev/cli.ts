@@ -4,7 +4,7 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import packageJson from "../../package.json" with { type: "json" };
-import { BuildError, ConfigError, loadConfig, type WorkerConfig } from "../config.ts";
+import { BuildError, ConfigError, loadConfig, logSecretSources, type WorkerConfig } from "../config.ts";
 import { openStorage } from "../env.ts";
 import { PortInUseError, startWorker } from "../worker.ts";
 import { runKvCommand } from "./kv-command.ts";
@@ -102,6 +102,7 @@ async function dev(args: string[]): Promise<number> {
     watch: true,
   });
 
+  logSecretSources(handle.config);
   printBindings(handle.config);
   console.log(`Ready on ${handle.url.href}`);
 
