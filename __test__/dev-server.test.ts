@@ -89,6 +89,80 @@ test("dev reloads on file change", async () => {
   expect(child.count(/Local state in /)).toBe(1);
 });
 
+/** A Worker that returns its vars and a KV value, to see what a config reload changed and kept. */
+const ENV_WORKER = `
+  export default {
+    async fetch(request, env) {
+      if (request.method === "PUT") {
+        await env.KV.put("kept", "stored before the edit");
+        return new Response("written");
+      }
+      return Response.json({ greeting: env.GREETING, token: env.TOKEN ?? null, kept: await env.KV.get("kept") });
+    },
+  };`;
+
+test("dev reloads on config change", async () => {
+  const kv = { kv_namespaces: [{ binding: "KV", id: "config-reload-kv" }] };
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig({ ...kv, vars: { GREETING: "hi" } }), "src/index.ts": ENV_WORKER });
+  const { child, url } = await startDev(cwd);
+  expect(await (await fetch(url, { method: "PUT" })).text()).toBe("written");
+
+  writeFileSync(join(cwd, "wrangler.jsonc"), wranglerConfig({ ...kv, vars: { GREETING: "hello" } }));
+  await child.waitFor(/Reloaded test-worker after a change to .*wrangler\.jsonc/);
+
+  expect(await (await fetch(url)).json()).toEqual({ greeting: "hello", token: null, kept: "stored before the edit" });
+  expect(child.count(/Reloaded test-worker/)).toBe(1);
+  expect(child.count(/Local state in /)).toBe(1);
+});
+
+test("dev reloads on secret file change", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ kv_namespaces: [{ binding: "KV", id: "secret-reload-kv" }], vars: { GREETING: "hi" } }),
+    ".dev.vars": "TOKEN=first\n",
+    "src/index.ts": ENV_WORKER,
+  });
+  const { child, url } = await startDev(cwd);
+
+  writeFileSync(join(cwd, ".dev.vars"), "TOKEN=second\n");
+  await child.waitFor(/Reloaded test-worker after a change to .*\.dev\.vars/);
+
+  expect(await (await fetch(url)).json()).toEqual({ greeting: "hi", token: "second", kept: null });
+  const reloadOutput = child.output.slice(child.output.indexOf("Ready on"));
+  expect(reloadOutput).not.toContain("Using secrets");
+  expect(reloadOutput).not.toContain("second");
+});
+
+test("dev reloads when a .env file appears", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ kv_namespaces: [{ binding: "KV", id: "dotenv-reload-kv" }], vars: { GREETING: "hi" } }),
+    "src/index.ts": ENV_WORKER,
+  });
+  const { child, url } = await startDev(cwd);
+
+  writeFileSync(join(cwd, ".env.local"), "TOKEN=from-env\n");
+  await child.waitFor(/Reloaded test-worker after a change to .*\.env\.local/);
+
+  expect(await (await fetch(url)).json()).toEqual({ greeting: "hi", token: "from-env", kept: null });
+});
+
+test("dev keeps serving after an invalid config", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ kv_namespaces: [{ binding: "KV", id: "bad-config-kv" }], vars: { GREETING: "hi" } }),
+    "src/index.ts": ENV_WORKER,
+  });
+  const { child, url } = await startDev(cwd);
+
+  writeFileSync(join(cwd, "wrangler.jsonc"), `{ "name": "test-worker", "vars": [] }`);
+  const [failure] = await child.waitFor(/\[error\] Reload failed[^\n]*/);
+
+  expect(failure).toBe(`[error] Reload failed; the previous version keeps serving: wrangler.jsonc:1: "vars" must be an object, got array`);
+  expect(await (await fetch(url)).json()).toEqual({ greeting: "hi", token: null, kept: null });
+
+  writeFileSync(join(cwd, "wrangler.jsonc"), wranglerConfig({ kv_namespaces: [{ binding: "KV", id: "bad-config-kv" }], vars: { GREETING: "fixed" } }));
+  await child.waitFor(/Reloaded test-worker after a change to .*wrangler\.jsonc/);
+  expect(await (await fetch(url)).json()).toEqual({ greeting: "fixed", token: null, kept: null });
+});
+
 test("dev runs the build command before reload", async () => {
   const cwd = workerDir({
     "wrangler.jsonc": wranglerConfig({

@@ -1,14 +1,14 @@
 // `startWorker`: the programmatic API behind `bunflare dev`. It resolves the
 // config, opens storage once, builds `env`, loads the Worker and serves it.
 
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { Server } from "bun";
 import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
 import { buildEnv, openStorage, replaceEnv } from "./env.ts";
 import { waitUntilSettled } from "./execution-context.ts";
 import { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
 import { createRequestHandler, serveWorker } from "./dev/server.ts";
-import { watchSources } from "./dev/watch.ts";
+import { watchSources, type WatchedFiles } from "./dev/watch.ts";
 import { log } from "./log.ts";
 
 export interface StartWorkerOptions {
@@ -97,19 +97,43 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   }
   const url = new URL(`http://${formatHost(ip)}:${server.port}/`);
 
+  // A config passed as an object has no file to re-read.
+  const configFiles = typeof options.config === "object" ? null : watchedConfigFiles(config);
+
+  // Re-reads the config into the same object, so the runtime and the handle
+  // use the new settings. A ConfigError leaves the previous settings in place.
+  // NOTE: wrangler restarts on a config change; here the entry module and the
+  // watched folders stay as they were at start-up, so a new `main` or
+  // `build.watch_dir` only takes effect after a restart.
+  const reloadConfig = () => {
+    const next = resolveConfig(options, cwd);
+    if (options.script === undefined && next.main !== config.main) {
+      log.warn(`"main" changed to ${next.main}; restart bunflare dev to load the new entry module`, { worker: config.name });
+    }
+    Object.assign(config, next);
+  };
+
   // Reloads are serialised by the watcher; a manual reload() may overlap one, which only re-imports twice.
-  const reload = async (reason: string) => {
+  // env is refilled before the import, so module-level code reads the new vars.
+  const reload = async (reason: string, configChanged: boolean) => {
+    if (configChanged) reloadConfig();
     if (config.build) await runBuild(config);
-    await runtime.reload();
     replaceEnv(buildEnv(config, storage));
+    await runtime.reload();
     log.info(`Reloaded ${config.name} after ${reason}`);
+  };
+
+  const reloadAfterChanges = (files: string[]) => {
+    const configFile = configFiles ? files.find((file) => isWatchedFile(configFiles, file)) : undefined;
+    return reload(`a change to ${configFile ?? files[0]}`, configFile !== undefined);
   };
 
   const stopWatching = options.watch
     ? watchSources({
         dirs: config.build?.watchDir ?? [dirname(script)],
+        files: configFiles ?? [],
         ignore: [config.persistTo],
-        reload: (file) => reload(`a change to ${file}`),
+        reload: reloadAfterChanges,
       })
     : () => {};
 
@@ -119,13 +143,39 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     env,
     fetch: (input, init) => handler(toRequest(input, init, url)),
     scheduled: (cron = config.crons[0] ?? "* * * * *", scheduledTime) => runtime.scheduled(cron, scheduledTime),
-    reload: () => reload("a reload() call"),
+    reload: () => reload("a reload() call", false),
     waitUntilSettled,
     stop: async () => {
       stopWatching();
       await server.stop(true);
     },
   };
+}
+
+/**
+ * Lists the files whose change reloads the config: the wrangler config (and
+ * the generated one it redirects to) and the secret files `loadLocalSecrets`
+ * reads for this environment, whether they exist yet or not.
+ */
+function watchedConfigFiles(config: WorkerConfig): WatchedFiles[] {
+  const env = config.environment;
+  const secretNames = new Set([".dev.vars", ".env", ".env.local"]);
+  if (env !== null) {
+    for (const name of [`.dev.vars.${env}`, `.env.${env}`, `.env.${env}.local`]) secretNames.add(name);
+  }
+
+  const namesByDir = new Map<string, Set<string>>([[config.rootDir, secretNames]]);
+  for (const path of [config.userConfigPath, config.configPath]) {
+    if (path === null) continue;
+    const names = namesByDir.get(dirname(path)) ?? new Set<string>();
+    names.add(basename(path));
+    namesByDir.set(dirname(path), names);
+  }
+  return [...namesByDir].map(([dir, names]) => ({ dir, matches: (name: string) => names.has(name) }));
+}
+
+function isWatchedFile(watched: WatchedFiles[], path: string): boolean {
+  return watched.some(({ dir, matches }) => dirname(path) === dir && matches(basename(path)));
 }
 
 function resolveConfig(options: StartWorkerOptions, cwd: string): WorkerConfig {
