@@ -149,6 +149,34 @@ test("cli names secret files for dev only", async () => {
   expect(dev.output).toContain("Using secrets defined in .dev.vars\n");
 });
 
+test("cli dev takes an entry script", async () => {
+  const cwd = workerDir({
+    "w.jsonc": wranglerConfig({ vars: { FROM: "config" } }),
+    "src/index.ts": `export default { fetch() { return new Response("main"); } };`,
+    "src/other.ts": `export default { fetch(request, env) { return new Response("other " + env.FROM); } };`,
+  });
+  const child = spawnBun([CLI, "dev", "-c", "w.jsonc", "src/other.ts", "--port", "0"], cwd);
+  const [, url] = await child.waitFor(/Ready on (http:\/\/127\.0\.0\.1:\d+\/)/);
+
+  expect(await (await fetch(url!)).text()).toBe("other config");
+});
+
+test("cli dev rejects two scripts", async () => {
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+  const { exitCode, output } = await runBun([CLI, "dev", "src/index.ts", "src/other.ts"], cwd);
+
+  expect(output.trim()).toBe(`✘ Expected at most one entry script, got 2: src/index.ts src/other.ts. Run "bunflare dev --help" for the options.`);
+  expect(exitCode).toBe(1);
+});
+
+test("cli dev rejects a missing script", async () => {
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+  const { exitCode, output } = await runBun([CLI, "dev", "src/missing.ts"], cwd);
+
+  expect(output.trim()).toBe(`✘ Entry script not found: ${cwd}/src/missing.ts`);
+  expect(exitCode).toBe(1);
+});
+
 test("cli dev uses --env, --ip and --port", async () => {
   const port = freePort();
   const cwd = workerDir({

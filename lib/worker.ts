@@ -192,6 +192,7 @@ function resolveConfig(options: StartWorkerOptions, cwd: string): WorkerConfig {
     env: options.env,
     vars: options.vars,
     persistTo: options.persistTo,
+    script: options.script,
   });
 }
 

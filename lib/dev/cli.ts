@@ -23,10 +23,12 @@ Options:
   -h, --help      Show help for bunflare or a command
   -v, --version   Show the bunflare version`;
 
-const DEV_USAGE = `Usage: bunflare dev [options]
+const DEV_USAGE = `Usage: bunflare dev [script] [options]
 
 Serves the Worker named by the wrangler config on a local port and reloads
-it when its source files change. Local state persists across restarts.
+it when its source files, the config or a secret file change. Local state
+persists across restarts. A script argument replaces the config's "main",
+and the config is then searched for from the script's folder upward.
 
 Options:
   -c, --config <path>     Path to the wrangler config (default: wrangler.jsonc, .json or .toml in the current directory)
@@ -81,10 +83,15 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 async function dev(args: string[]): Promise<number> {
-  const { values } = parse(args, DEV_OPTIONS, "dev");
+  const { values, positionals } = parse(args, DEV_OPTIONS, "dev", true);
   if (values.help) {
     console.log(DEV_USAGE);
     return 0;
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `Expected at most one entry script, got ${positionals.length}: ${positionals.join(" ")}. Run "bunflare dev --help" for the options.`,
+    );
   }
 
   // An error thrown later by the Worker's own timers or promises is logged,
@@ -96,6 +103,7 @@ async function dev(args: string[]): Promise<number> {
     config: values.config,
     env: values.env,
     persistTo: values["persist-to"],
+    script: positionals[0],
     vars: parseVars(values.var ?? []),
     port: parsePort(values.port ?? process.env.BUNFLARE_PORT ?? "8787"),
     ip: values.ip ?? "127.0.0.1",
@@ -135,11 +143,19 @@ async function delegate(
   return await run(args, { storage: openStorage(config.persistTo), config });
 }
 
-function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T, command: string) {
+function parse<T extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: T,
+  command: string,
+  allowPositionals: boolean,
+) {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false });
+    return parseArgs({ args, options, strict: true, allowPositionals });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Run "bunflare ${command} --help" for the options.`);
+    // With positionals allowed, Node appends a hint about "--" to an unknown
+    // option; the first sentence names the option, which is what matters here.
+    const message = (error as Error).message.replace(/^(Unknown option '[^']*')\..*$/s, "$1");
+    throw new UsageError(`${message}. Run "bunflare ${command} --help" for the options.`);
   }
 }
 
