@@ -390,6 +390,26 @@ test("register serves the default export once", async () => {
   expect(child.output).not.toContain(":3000");
 });
 
+test("register prints one ready line", async () => {
+  const port = freePort();
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `
+      console.debug("debug from the worker");
+      export default { fetch() { return new Response("ok"); } };`,
+  });
+
+  const child = spawnBun(["--preload", REGISTER, "./src/index.ts"], cwd, { BUNFLARE_PORT: String(port) });
+  await child.waitFor(/Ready on/);
+  expect(await (await fetchWhenListening(`http://127.0.0.1:${port}/`)).text()).toBe("ok");
+  await child.waitFor(/GET \/ 200 OK/);
+
+  expect(child.output).toContain(`Ready on http://127.0.0.1:${port}/ worker=test-worker\n`);
+  expect(child.output).not.toContain("Started server");
+  expect(child.count(/127\.0\.0\.1:\d+/)).toBe(1);
+  expect(child.output).toContain("debug from the worker");
+});
+
 test("register serves a WorkerEntrypoint class", async () => {
   const port = freePort();
   const cwd = workerDir({

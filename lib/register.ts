@@ -35,6 +35,36 @@ const LOADERS: Record<string, "ts" | "tsx" | "js" | "jsx"> = {
   ".ts": "ts", ".mts": "ts", ".cts": "ts", ".tsx": "tsx", ".js": "js", ".mjs": "js", ".cjs": "js", ".jsx": "jsx",
 };
 
+/** The line Bun's entry wrapper prints through console.debug after it serves the default export. */
+const BUN_STARTED_LINE = /^Started (development )?server: /;
+
+/**
+ * Prints bunflare's ready line in place of Bun's "Started server: …" line,
+ * so one line announces the server. Bun starts its server once the entry's
+ * evaluation settles, after the entry hook returns.
+ */
+// NOTE: this relies on Bun 1.4.5's entry wrapper printing that line with
+// console.debug right after Bun.serve. If a Bun version prints it some other
+// way, the timer still prints the ready line and Bun's line shows as well.
+function replaceBunStartedLine(printReady: () => void): void {
+  const debug = console.debug;
+  let printed = false;
+  const finish = () => {
+    console.debug = debug;
+    if (!printed) printReady();
+    printed = true;
+  };
+
+  console.debug = (...args: unknown[]) => {
+    if (typeof args[0] === "string" && BUN_STARTED_LINE.test(args[0])) return finish();
+    debug.apply(console, args);
+  };
+
+  // The wrapper's console.debug call runs in the microtask after the entry
+  // settles, so by this timer Bun has listened or has failed to.
+  setTimeout(finish, 0);
+}
+
 function registerEntry(): void {
   registerCloudflareModules();
 
@@ -77,8 +107,7 @@ function registerEntry(): void {
       // Bun 1.4.5 sets SO_REUSEPORT when development is off, which would let a second process share a taken port.
       exported.reusePort = false;
 
-      // Bun starts its server once the entry's evaluation settles, after this hook returns.
-      setTimeout(() => log.info(`Ready on http://${hostname}:${port}/`, { worker: config.name }), 0);
+      replaceBunStartedLine(() => log.info(`Ready on http://${hostname}:${port}/`, { worker: config.name }));
     } else {
       serveWorker(handler, { port, ip: hostname });
       log.info(`Ready on http://${hostname}:${port}/`, { worker: config.name });
