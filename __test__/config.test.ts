@@ -844,6 +844,30 @@ describe("config errors", () => {
     expect(lines).toContain(`[warn] Unexpected field "colour" in the config; it is ignored file=${join(root, "wrangler.jsonc")} line=3`);
   });
 
+  test("misspelled key suggests the known one", () => {
+    const root = project({ "wrangler.jsonc": `{\n  "name": "w",\n  "kv_namespace": [{ "binding": "KV" }],\n  "mian": "src/index.ts",\n  "D1_Databases": []\n}` });
+    const { lines } = captureOutput(() => loadConfig({ cwd: root }));
+    const file = join(root, "wrangler.jsonc");
+
+    expect(lines).toContain(`[warn] Unexpected field "kv_namespace" in the config; it is ignored. Did you mean "kv_namespaces"? file=${file} line=3`);
+    expect(lines).toContain(`[warn] Unexpected field "mian" in the config; it is ignored. Did you mean "main"? file=${file} line=4`);
+    expect(lines).toContain(`[warn] Unexpected field "D1_Databases" in the config; it is ignored. Did you mean "d1_databases"? file=${file} line=5`);
+  });
+
+  test("misspelled env key suggests the known one", () => {
+    const root = project({ "wrangler.jsonc": `{\n  "env": {\n    "e": { "vras": {} }\n  }\n}` });
+    const { lines } = captureOutput(() => loadConfig({ cwd: root, env: "e" }));
+
+    expect(lines.some((line) => line.includes(`Unexpected field "env.e.vras" in the config; it is ignored. Did you mean "vars"?`))).toBe(true);
+  });
+
+  test("unrelated key gets no suggestion", () => {
+    const root = project({ "wrangler.jsonc": `{ "colour": "blue", "xyz": 1 }` });
+    const { lines } = captureOutput(() => loadConfig({ cwd: root }));
+
+    expect(lines.filter((line) => line.includes("Did you mean"))).toEqual([]);
+  });
+
   test("unknown env key warns", () => {
     const root = project({ "wrangler.jsonc": `{\n  "env": {\n    "e": { "dev": {} }\n  }\n}` });
     const { lines } = captureOutput(() => loadConfig({ cwd: root, env: "e" }));
