@@ -39,6 +39,17 @@ test("cli rejects an unknown command", async () => {
   expect(exitCode).toBe(1);
 });
 
+test("cli kv and d1 alone print help", async () => {
+  const cwd = workerDir({});
+  const kv = await runBun([CLI, "kv"], cwd);
+  const d1 = await runBun([CLI, "d1"], cwd);
+
+  expect(kv.output).toStartWith("Usage: bunflare kv key <command> [options]");
+  expect(kv.exitCode).toBe(1);
+  expect(d1.output).toStartWith("Usage:\n  bunflare d1 execute <database>");
+  expect(d1.exitCode).toBe(1);
+});
+
 test("cli rejects an unknown flag", async () => {
   const { exitCode, output } = await runBun([CLI, "dev", "--bogus"], workerDir({}));
 

@@ -701,6 +701,15 @@ describe("d1 command", () => {
     expect(out.join("\n")).toContain("│ one │");
   });
 
+  test("missing command prints help", async () => {
+    for (const args of [[], ["migrations"], ["--local"]]) {
+      const { out, errors, context } = setup();
+      expect(await runD1Command(args, context)).toBe(1);
+      expect(out.join("\n")).toStartWith("Usage:\n  bunflare d1 execute <database>");
+      expect(errors).toEqual([]);
+    }
+  });
+
   test("bad flags are rejected", async () => {
     const { errors, context } = setup();
     expect(await runD1Command(["execute", "DB"], context)).toBe(1);

@@ -178,6 +178,16 @@ test("unknown flag exits 1", async () => {
   expect(result.stderr).toContain("--bogus");
 });
 
+test("missing command prints help", async () => {
+  const context = setup();
+  for (const args of [[], ["key"], ["--binding", "CACHE"], ["key", "--binding", "CACHE"]]) {
+    const result = await run(context, ...args);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toStartWith("Usage: bunflare kv key <command>");
+    expect(result.stderr).toBe("");
+  }
+});
+
 test("help exits 0", async () => {
   const context = setup();
   const result = await run(context, "key", "--help");

@@ -7,8 +7,8 @@ import packageJson from "../../package.json" with { type: "json" };
 import { BuildError, ConfigError, loadConfig, logSecretSources, type WorkerConfig } from "../config.ts";
 import { openStorage } from "../env.ts";
 import { PortInUseError, startWorker } from "../worker.ts";
-import { runKvCommand } from "./kv-command.ts";
-import { runD1Command } from "./d1-command.ts";
+import { KV_USAGE, runKvCommand } from "./kv-command.ts";
+import { D1_USAGE, runD1Command } from "./d1-command.ts";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 
@@ -74,12 +74,21 @@ export async function main(argv: string[]): Promise<number> {
     case "dev":
       return await dev(rest);
     case "kv":
-      return await delegate(rest, runKvCommand);
+      return rest.length === 0 ? printHelp(KV_USAGE) : await delegate(rest, runKvCommand);
     case "d1":
-      return await delegate(rest, runD1Command);
+      return rest.length === 0 ? printHelp(D1_USAGE) : await delegate(rest, runD1Command);
     default:
       throw new UsageError(`Unknown command "${command}". Run "bunflare --help" for the list of commands.`);
   }
+}
+
+/**
+ * Prints a command's help for a bare `bunflare kv` or `bunflare d1` and
+ * returns exit code 1. It needs no config, so it also works outside a project.
+ */
+function printHelp(usage: string): number {
+  console.log(usage);
+  return 1;
 }
 
 async function dev(args: string[]): Promise<number> {

@@ -25,7 +25,7 @@ export interface D1CommandContext {
   writeError?: (line: string) => void;
 }
 
-const USAGE = `Usage:
+export const D1_USAGE = `Usage:
   bunflare d1 execute <database> --command <sql> [--json]
   bunflare d1 execute <database> --file <path> [--json]
   bunflare d1 migrations list <database>
@@ -64,12 +64,12 @@ export async function runD1Command(args: string[], context: D1CommandContext): P
   try {
     parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    writeError(`✘ ${(error as Error).message}\n\n${USAGE}`);
+    writeError(`✘ ${(error as Error).message}\n\n${D1_USAGE}`);
     return 1;
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    write(USAGE);
+    write(D1_USAGE);
     return 0;
   }
   if (values.remote || values.preview) {
@@ -78,16 +78,21 @@ export async function runD1Command(args: string[], context: D1CommandContext): P
   }
 
   const [subcommand, ...rest] = positionals;
+  // With no command at all, the help is more use than an error.
+  if (subcommand === undefined || (subcommand === "migrations" && rest.length === 0)) {
+    write(D1_USAGE);
+    return 1;
+  }
   if (subcommand === "execute") {
     return execute(rest, values, context, write, writeError);
   }
   if (subcommand === "migrations") {
     const [action, ...names] = rest;
     if (action === "list" || action === "apply") return migrations(action, names, context, write, writeError);
-    writeError(`✘ Unknown migrations command "${action ?? ""}": use "list" or "apply".\n\n${USAGE}`);
+    writeError(`✘ Unknown migrations command "${action}": use "list" or "apply".\n\n${D1_USAGE}`);
     return 1;
   }
-  writeError(`✘ Unknown d1 command "${subcommand ?? ""}".\n\n${USAGE}`);
+  writeError(`✘ Unknown d1 command "${subcommand}".\n\n${D1_USAGE}`);
   return 1;
 }
 
@@ -98,7 +103,7 @@ function findBinding(
   writeError: (line: string) => void,
 ): D1DatabaseBinding | null {
   if (names.length !== 1) {
-    writeError(`✘ Expected one database name, got ${names.length}.\n\n${USAGE}`);
+    writeError(`✘ Expected one database name, got ${names.length}.\n\n${D1_USAGE}`);
     return null;
   }
   const name = names[0]!;
@@ -128,7 +133,7 @@ async function execute(
   const binding = findBinding(names, context, writeError);
   if (!binding) return 1;
   if ((values.command === undefined) === (values.file === undefined)) {
-    writeError(`✘ Pass exactly one of --command or --file.\n\n${USAGE}`);
+    writeError(`✘ Pass exactly one of --command or --file.\n\n${D1_USAGE}`);
     return 1;
   }
 
