@@ -208,6 +208,22 @@ test("dev reload names the syntax error", async () => {
   expect(failure).toMatch(/src\/index\.ts:1:\d+: Unterminated string literal/);
 });
 
+test("dev reload names a missing import", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `export default { fetch() { return new Response("good"); } };`,
+  });
+  const { child, url } = await startDev(cwd);
+
+  writeFileSync(join(cwd, "src/index.ts"), `// uses a helper\nimport { helper } from "./missing.ts";\nexport default { fetch() { return new Response(helper()); } };\n`);
+  const [failure] = await child.waitFor(/Reload failed[^\n]*\n[^\n]*/);
+
+  expect(failure).toContain(`keeps serving: ${cwd}/src/index.ts:2:24: Cannot find module './missing.ts'`);
+  expect(failure).toContain(`\n    import { helper } from "./missing.ts";`);
+  expect(failure).not.toContain("ResolveMessage");
+  expect(await (await fetch(url)).text()).toBe("good");
+});
+
 test("dev exits 1 on a syntax error at start", async () => {
   const cwd = workerDir({
     "wrangler.jsonc": wranglerConfig(),
