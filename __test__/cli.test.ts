@@ -144,6 +144,33 @@ test("cli dev prints bindings with secrets hidden", async () => {
   expect(env).toEqual({ PUBLIC: "visible", API_TOKEN: "very-secret-value", EXTRA: "from:flag" });
 });
 
+test("cli d1 names the environment of a database", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({
+      d1_databases: [{ binding: "DB", database_name: "appdb" }],
+      env: {
+        staging: { d1_databases: [{ binding: "DB", database_name: "appdb-staging" }] },
+        qa: { d1_databases: [{ binding: "QA_DB", database_name: "appdb-qa" }] },
+      },
+    }),
+    "src/index.ts": WORKER,
+  });
+
+  const other = await runBun([CLI, "d1", "execute", "appdb-staging", "--command", "SELECT 1"], cwd);
+  const topLevel = await runBun([CLI, "d1", "execute", "appdb", "--env", "qa", "--command", "SELECT 1"], cwd);
+  const nowhere = await runBun([CLI, "d1", "execute", "appdb-prod", "--command", "SELECT 1"], cwd);
+
+  expect(other.output).toContain(
+    "✘ Couldn't find a D1 DB with the name or binding 'appdb-staging' in your config file. Configured bindings: DB. " +
+      "It is defined in env.staging; pass --env staging.",
+  );
+  expect(other.exitCode).toBe(1);
+  expect(topLevel.output).toContain("Configured bindings: QA_DB. It is defined at the top level; run without --env.");
+  expect(topLevel.exitCode).toBe(1);
+  expect(nowhere.output).toContain("Couldn't find a D1 DB with the name or binding 'appdb-prod' in your config file. Configured bindings: DB.\n");
+  expect(nowhere.exitCode).toBe(1);
+});
+
 test("cli names secret files for dev only", async () => {
   const cwd = workerDir({
     "wrangler.jsonc": wranglerConfig({ d1_databases: [{ binding: "DB", database_name: "appdb" }] }),

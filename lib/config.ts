@@ -89,3 +89,5 @@ export { BuildError, runBuild } from "./config/build.ts";
 export { UNSUPPORTED_BINDING_KEYS, warnUnsupportedBindings } from "./config/keys.ts";
 export { loadConfig, parseVarArgs } from "./config/load.ts";
 export { logSecretSources } from "./config/dotenv.ts";
+export { sectionsDeclaring } from "./config/environment.ts";
+export { readConfigSource } from "./config/source.ts";

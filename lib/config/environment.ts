@@ -204,3 +204,25 @@ function warnNotRedeclared(
     }
   }
 }
+
+/**
+ * Lists the sections of a config file whose `key` list has an entry that
+ * `matches` accepts: null stands for the top level, a string for the
+ * environment of that name. It lets a "not found" message name the
+ * environment that does declare the binding.
+ */
+export function sectionsDeclaring(
+  source: ConfigSource,
+  key: string,
+  matches: (entry: Record<string, unknown>) => boolean,
+): (string | null)[] {
+  const declares = (section: unknown) =>
+    isPlainObject(section) && Array.isArray(section[key]) && section[key].some((entry) => isPlainObject(entry) && matches(entry));
+
+  const sections: (string | null)[] = declares(source.data) ? [null] : [];
+  const environments = isPlainObject(source.data.env) ? source.data.env : {};
+  for (const [name, section] of Object.entries(environments)) {
+    if (declares(section)) sections.push(name);
+  }
+  return sections;
+}

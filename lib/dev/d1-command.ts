@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { native } from "../native.ts";
 import { createD1Database, type D1Database, type D1Result } from "../bindings/d1.ts";
 import { readD1Migrations, listAppliedD1Migrations, applyD1Migrations } from "../d1-migrations.ts";
-import type { WorkerConfig, D1DatabaseBinding } from "../config.ts";
+import { ConfigError, readConfigSource, sectionsDeclaring, type WorkerConfig, type D1DatabaseBinding } from "../config.ts";
 
 type NativeStorage = InstanceType<typeof native.Storage>;
 
@@ -111,11 +111,38 @@ function findBinding(
   if (!binding) {
     const known = context.config.d1Databases.map((d) => d.binding).join(", ") || "none";
     writeError(
-      `✘ Couldn't find a D1 DB with the name or binding '${name}' in your config file. Configured bindings: ${known}.`,
+      `✘ Couldn't find a D1 DB with the name or binding '${name}' in your config file. Configured bindings: ${known}.` +
+        otherEnvironmentHint(name, context.config),
     );
     return null;
   }
   return binding;
+}
+
+/**
+ * Returns " It is defined in env.<name>; pass --env <name>." when another
+ * section of the config file declares the database, or "" when none does.
+ */
+function otherEnvironmentHint(name: string, config: WorkerConfig): string {
+  if (config.configPath === null) return "";
+
+  // The hint is extra help, so a file that can no longer be read just leaves it out.
+  let source;
+  try {
+    source = readConfigSource(config.configPath);
+  } catch (error) {
+    if (error instanceof ConfigError) return "";
+    throw error;
+  }
+
+  const matches = (entry: Record<string, unknown>) => entry.binding === name || entry.database_name === name;
+  const sections = sectionsDeclaring(source, "d1_databases", matches).filter((section) => section !== config.environment);
+  const [first] = sections;
+  if (first === undefined) return "";
+  if (first === null) return " It is defined at the top level; run without --env.";
+
+  const places = sections.map((section) => (section === null ? "the top level" : `env.${section}`)).join(", ");
+  return ` It is defined in ${places}; pass --env ${first}.`;
 }
 
 function describe(binding: D1DatabaseBinding, context: D1CommandContext): string {
