@@ -78,7 +78,7 @@ export async function runD1Command(args: string[], context: D1CommandContext): P
   }
 
   const [subcommand, ...rest] = positionals;
-  // With no command at all, the help is more use than an error.
+  // A bare command prints its help and fails, as a bare `bunflare` does.
   if (subcommand === undefined || (subcommand === "migrations" && rest.length === 0)) {
     write(D1_USAGE);
     return 1;
@@ -126,7 +126,7 @@ function findBinding(
 function otherEnvironmentHint(name: string, config: WorkerConfig): string {
   if (config.configPath === null) return "";
 
-  // The hint is extra help, so a file that can no longer be read just leaves it out.
+  // The hint is optional, so a config file that can no longer be read only drops it.
   let source;
   try {
     source = readConfigSource(config.configPath);

@@ -96,7 +96,7 @@ export async function runKvCommand(args: string[], context: KvCommandContext): P
     }
 
     const [group, command, key, value, ...extra] = positionals;
-    // With no command at all, the help is more use than an error.
+    // A bare command prints its help and fails, as a bare `bunflare` does.
     if (command === undefined && (group === undefined || group === "key")) {
       stdout(KV_USAGE);
       return 1;
