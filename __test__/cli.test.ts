@@ -39,6 +39,17 @@ test("cli rejects an unknown command", async () => {
   expect(exitCode).toBe(1);
 });
 
+test("cli kv and d1 alone print help", async () => {
+  const cwd = workerDir({});
+  const kv = await runBun([CLI, "kv"], cwd);
+  const d1 = await runBun([CLI, "d1"], cwd);
+
+  expect(kv.output).toStartWith("Usage: bunflare kv key <command> [options]");
+  expect(kv.exitCode).toBe(1);
+  expect(d1.output).toStartWith("Usage:\n  bunflare d1 execute <database>");
+  expect(d1.exitCode).toBe(1);
+});
+
 test("cli rejects an unknown flag", async () => {
   const { exitCode, output } = await runBun([CLI, "dev", "--bogus"], workerDir({}));
 
@@ -93,12 +104,26 @@ test("cli reports a port in use", async () => {
   try {
     const { exitCode, output } = await runBun([CLI, "dev", "--port", String(blocker.port)], cwd);
 
-    expect(output).toContain("✘ The port is already in use");
-    expect(output).toContain("Pass --port with another port, or 0 for a free one.");
+    expect(output).toContain(
+      `✘ Port ${blocker.port} on 127.0.0.1 is already in use. Pass --port with another port, or 0 for a free one.\n`,
+    );
     expect(exitCode).toBe(1);
   } finally {
     blocker.stop(true);
   }
+});
+
+test("cli dev rejects a port another dev server holds", async () => {
+  const port = String(freePort());
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+  const first = spawnBun([CLI, "dev", "--port", port], cwd);
+  await first.waitFor(/Ready on/);
+
+  const second = await runBun([CLI, "dev", "--port", port], cwd);
+
+  expect(second.output).toContain(`✘ Port ${port} on 127.0.0.1 is already in use.`);
+  expect(second.output).not.toContain("Ready on");
+  expect(second.exitCode).toBe(1);
 });
 
 test("cli dev prints bindings with secrets hidden", async () => {
@@ -117,6 +142,77 @@ test("cli dev prints bindings with secrets hidden", async () => {
   expect(child.output).toMatch(/env\.EXTRA \("from:flag"\)\s+Environment Variable/);
   expect(child.output).not.toContain("very-secret-value");
   expect(env).toEqual({ PUBLIC: "visible", API_TOKEN: "very-secret-value", EXTRA: "from:flag" });
+});
+
+test("cli d1 names the environment of a database", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({
+      d1_databases: [{ binding: "DB", database_name: "appdb" }],
+      env: {
+        staging: { d1_databases: [{ binding: "DB", database_name: "appdb-staging" }] },
+        qa: { d1_databases: [{ binding: "QA_DB", database_name: "appdb-qa" }] },
+      },
+    }),
+    "src/index.ts": WORKER,
+  });
+
+  const other = await runBun([CLI, "d1", "execute", "appdb-staging", "--command", "SELECT 1"], cwd);
+  const topLevel = await runBun([CLI, "d1", "execute", "appdb", "--env", "qa", "--command", "SELECT 1"], cwd);
+  const nowhere = await runBun([CLI, "d1", "execute", "appdb-prod", "--command", "SELECT 1"], cwd);
+
+  expect(other.output).toContain(
+    "✘ Couldn't find a D1 DB with the name or binding 'appdb-staging' in your config file. Configured bindings: DB. " +
+      "It is defined in env.staging; pass --env staging.",
+  );
+  expect(other.exitCode).toBe(1);
+  expect(topLevel.output).toContain("Configured bindings: QA_DB. It is defined at the top level; run without --env.");
+  expect(topLevel.exitCode).toBe(1);
+  expect(nowhere.output).toContain("Couldn't find a D1 DB with the name or binding 'appdb-prod' in your config file. Configured bindings: DB.\n");
+  expect(nowhere.exitCode).toBe(1);
+});
+
+test("cli names secret files for dev only", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ d1_databases: [{ binding: "DB", database_name: "appdb" }] }),
+    ".dev.vars": `TOKEN=secret\n`,
+    "src/index.ts": WORKER,
+  });
+
+  const execute = await runBun([CLI, "d1", "execute", "appdb", "--command", "SELECT 1"], cwd);
+  const dev = spawnBun([CLI, "dev", "--port", "0"], cwd);
+  await dev.waitFor(/Ready on/);
+
+  expect(execute.exitCode).toBe(0);
+  expect(execute.output).not.toContain("Using secrets");
+  expect(dev.output).toContain("Using secrets defined in .dev.vars\n");
+});
+
+test("cli dev takes an entry script", async () => {
+  const cwd = workerDir({
+    "w.jsonc": wranglerConfig({ vars: { FROM: "config" } }),
+    "src/index.ts": `export default { fetch() { return new Response("main"); } };`,
+    "src/other.ts": `export default { fetch(request, env) { return new Response("other " + env.FROM); } };`,
+  });
+  const child = spawnBun([CLI, "dev", "-c", "w.jsonc", "src/other.ts", "--port", "0"], cwd);
+  const [, url] = await child.waitFor(/Ready on (http:\/\/127\.0\.0\.1:\d+\/)/);
+
+  expect(await (await fetch(url!)).text()).toBe("other config");
+});
+
+test("cli dev rejects two scripts", async () => {
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+  const { exitCode, output } = await runBun([CLI, "dev", "src/index.ts", "src/other.ts"], cwd);
+
+  expect(output.trim()).toBe(`✘ Expected at most one entry script, got 2: src/index.ts src/other.ts. Run "bunflare dev --help" for the options.`);
+  expect(exitCode).toBe(1);
+});
+
+test("cli dev rejects a missing script", async () => {
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+  const { exitCode, output } = await runBun([CLI, "dev", "src/missing.ts"], cwd);
+
+  expect(output.trim()).toBe(`✘ Entry script not found: ${cwd}/src/missing.ts`);
+  expect(exitCode).toBe(1);
 });
 
 test("cli dev uses --env, --ip and --port", async () => {

@@ -329,6 +329,14 @@ describe("secrets", () => {
     expect(config.secretNames.sort()).toEqual(["API_KEY", "TOKEN"]);
   });
 
+  test("secret files listed, not logged", () => {
+    const root = project({ ...CONFIG, ".env": "A=1\n", ".env.local": "B=2\n" });
+    const { result: config, lines } = captureOutput(() => loadConfig({ cwd: root }));
+
+    expect(config.secretFiles).toEqual([join(root, ".env"), join(root, ".env.local")]);
+    expect(lines.filter((line) => line.includes("Using secrets"))).toEqual([]);
+  });
+
   test(".dev.vars.<env> replaces .dev.vars", () => {
     const root = project({ ...CONFIG, ".dev.vars": "ONLY_DEFAULT=1\nSHARED=default\n", ".dev.vars.staging": "SHARED=staging\n" });
     const config = captureOutput(() => loadConfig({ cwd: root, env: "staging" })).result;
@@ -834,6 +842,30 @@ describe("config errors", () => {
     const { result: config, lines } = captureOutput(() => loadConfig({ cwd: root }));
     expect(config.raw.colour).toBe("blue");
     expect(lines).toContain(`[warn] Unexpected field "colour" in the config; it is ignored file=${join(root, "wrangler.jsonc")} line=3`);
+  });
+
+  test("misspelled key suggests the known one", () => {
+    const root = project({ "wrangler.jsonc": `{\n  "name": "w",\n  "kv_namespace": [{ "binding": "KV" }],\n  "mian": "src/index.ts",\n  "D1_Databases": []\n}` });
+    const { lines } = captureOutput(() => loadConfig({ cwd: root }));
+    const file = join(root, "wrangler.jsonc");
+
+    expect(lines).toContain(`[warn] Unexpected field "kv_namespace" in the config; it is ignored. Did you mean "kv_namespaces"? file=${file} line=3`);
+    expect(lines).toContain(`[warn] Unexpected field "mian" in the config; it is ignored. Did you mean "main"? file=${file} line=4`);
+    expect(lines).toContain(`[warn] Unexpected field "D1_Databases" in the config; it is ignored. Did you mean "d1_databases"? file=${file} line=5`);
+  });
+
+  test("misspelled env key suggests the known one", () => {
+    const root = project({ "wrangler.jsonc": `{\n  "env": {\n    "e": { "vras": {} }\n  }\n}` });
+    const { lines } = captureOutput(() => loadConfig({ cwd: root, env: "e" }));
+
+    expect(lines.some((line) => line.includes(`Unexpected field "env.e.vras" in the config; it is ignored. Did you mean "vars"?`))).toBe(true);
+  });
+
+  test("unrelated key gets no suggestion", () => {
+    const root = project({ "wrangler.jsonc": `{ "colour": "blue", "xyz": 1 }` });
+    const { lines } = captureOutput(() => loadConfig({ cwd: root }));
+
+    expect(lines.filter((line) => line.includes("Did you mean"))).toEqual([]);
   });
 
   test("unknown env key warns", () => {

@@ -109,6 +109,27 @@ describe("prepared statements", () => {
     expect((error.cause as Error).message).toBe("Column not found");
   });
 
+  test("non-string query rejects when run", async () => {
+    const { db } = openDb();
+    const cases: [unknown, string][] = [
+      [undefined, "undefined"],
+      [null, "null"],
+      [42, "number"],
+      [{}, "object"],
+    ];
+    for (const [query, type] of cases) {
+      const statement = db.prepare(query as string);
+      const message = `D1_ERROR: The SQL query must be a string, got ${type}.`;
+
+      for (const run of [() => statement.all(), () => statement.run(), () => statement.first(), () => statement.raw(), () => db.batch([statement])]) {
+        const error = await rejection(run());
+        expect(error).toBeInstanceOf(Error);
+        expect(error.message).toBe(message);
+        expect((error.cause as Error).message).toBe(message.slice("D1_ERROR: ".length));
+      }
+    }
+  });
+
   test("raw returns arrays with optional column names", async () => {
     const { db } = openDb();
     await usersTable(db);
@@ -612,6 +633,8 @@ describe("d1 command", () => {
       environment: null,
       vars: {},
       secretNames: [],
+      secretFiles: [],
+      secretsIncludeProcessEnv: false,
       kvNamespaces: [],
       services: [],
       queueProducers: [],
@@ -701,6 +724,15 @@ describe("d1 command", () => {
     const args = ["execute", "DB", "--command", "SELECT 1 AS one", "--persist-to", ".x", "--env", "dev", "--local"];
     expect(await runD1Command(args, context)).toBe(0);
     expect(out.join("\n")).toContain("│ one │");
+  });
+
+  test("missing command prints help", async () => {
+    for (const args of [[], ["migrations"], ["--local"]]) {
+      const { out, errors, context } = setup();
+      expect(await runD1Command(args, context)).toBe(1);
+      expect(out.join("\n")).toStartWith("Usage:\n  bunflare d1 execute <database>");
+      expect(errors).toEqual([]);
+    }
   });
 
   test("bad flags are rejected", async () => {

@@ -89,6 +89,80 @@ test("dev reloads on file change", async () => {
   expect(child.count(/Local state in /)).toBe(1);
 });
 
+/** A Worker that returns its vars and a KV value, to see what a config reload changed and kept. */
+const ENV_WORKER = `
+  export default {
+    async fetch(request, env) {
+      if (request.method === "PUT") {
+        await env.KV.put("kept", "stored before the edit");
+        return new Response("written");
+      }
+      return Response.json({ greeting: env.GREETING, token: env.TOKEN ?? null, kept: await env.KV.get("kept") });
+    },
+  };`;
+
+test("dev reloads on config change", async () => {
+  const kv = { kv_namespaces: [{ binding: "KV", id: "config-reload-kv" }] };
+  const cwd = workerDir({ "wrangler.jsonc": wranglerConfig({ ...kv, vars: { GREETING: "hi" } }), "src/index.ts": ENV_WORKER });
+  const { child, url } = await startDev(cwd);
+  expect(await (await fetch(url, { method: "PUT" })).text()).toBe("written");
+
+  writeFileSync(join(cwd, "wrangler.jsonc"), wranglerConfig({ ...kv, vars: { GREETING: "hello" } }));
+  await child.waitFor(/Reloaded test-worker after a change to .*wrangler\.jsonc/);
+
+  expect(await (await fetch(url)).json()).toEqual({ greeting: "hello", token: null, kept: "stored before the edit" });
+  expect(child.count(/Reloaded test-worker/)).toBe(1);
+  expect(child.count(/Local state in /)).toBe(1);
+});
+
+test("dev reloads on secret file change", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ kv_namespaces: [{ binding: "KV", id: "secret-reload-kv" }], vars: { GREETING: "hi" } }),
+    ".dev.vars": "TOKEN=first\n",
+    "src/index.ts": ENV_WORKER,
+  });
+  const { child, url } = await startDev(cwd);
+
+  writeFileSync(join(cwd, ".dev.vars"), "TOKEN=second\n");
+  await child.waitFor(/Reloaded test-worker after a change to .*\.dev\.vars/);
+
+  expect(await (await fetch(url)).json()).toEqual({ greeting: "hi", token: "second", kept: null });
+  const reloadOutput = child.output.slice(child.output.indexOf("Ready on"));
+  expect(reloadOutput).not.toContain("Using secrets");
+  expect(reloadOutput).not.toContain("second");
+});
+
+test("dev reloads when a .env file appears", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ kv_namespaces: [{ binding: "KV", id: "dotenv-reload-kv" }], vars: { GREETING: "hi" } }),
+    "src/index.ts": ENV_WORKER,
+  });
+  const { child, url } = await startDev(cwd);
+
+  writeFileSync(join(cwd, ".env.local"), "TOKEN=from-env\n");
+  await child.waitFor(/Reloaded test-worker after a change to .*\.env\.local/);
+
+  expect(await (await fetch(url)).json()).toEqual({ greeting: "hi", token: "from-env", kept: null });
+});
+
+test("dev keeps serving after an invalid config", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({ kv_namespaces: [{ binding: "KV", id: "bad-config-kv" }], vars: { GREETING: "hi" } }),
+    "src/index.ts": ENV_WORKER,
+  });
+  const { child, url } = await startDev(cwd);
+
+  writeFileSync(join(cwd, "wrangler.jsonc"), `{ "name": "test-worker", "vars": [] }`);
+  const [failure] = await child.waitFor(/\[error\] Reload failed[^\n]*/);
+
+  expect(failure).toBe(`[error] Reload failed; the previous version keeps serving: wrangler.jsonc:1: "vars" must be an object, got array`);
+  expect(await (await fetch(url)).json()).toEqual({ greeting: "hi", token: null, kept: null });
+
+  writeFileSync(join(cwd, "wrangler.jsonc"), wranglerConfig({ kv_namespaces: [{ binding: "KV", id: "bad-config-kv" }], vars: { GREETING: "fixed" } }));
+  await child.waitFor(/Reloaded test-worker after a change to .*wrangler\.jsonc/);
+  expect(await (await fetch(url)).json()).toEqual({ greeting: "fixed", token: null, kept: null });
+});
+
 test("dev runs the build command before reload", async () => {
   const cwd = workerDir({
     "wrangler.jsonc": wranglerConfig({
@@ -134,6 +208,22 @@ test("dev reload names the syntax error", async () => {
   expect(failure).toMatch(/src\/index\.ts:1:\d+: Unterminated string literal/);
 });
 
+test("dev reload names a missing import", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `export default { fetch() { return new Response("good"); } };`,
+  });
+  const { child, url } = await startDev(cwd);
+
+  writeFileSync(join(cwd, "src/index.ts"), `// uses a helper\nimport { helper } from "./missing.ts";\nexport default { fetch() { return new Response(helper()); } };\n`);
+  const [failure] = await child.waitFor(/Reload failed[^\n]*\n[^\n]*/);
+
+  expect(failure).toContain(`keeps serving: ${cwd}/src/index.ts:2:24: Cannot find module './missing.ts'`);
+  expect(failure).toContain(`\n    import { helper } from "./missing.ts";`);
+  expect(failure).not.toContain("ResolveMessage");
+  expect(await (await fetch(url)).text()).toBe("good");
+});
+
 test("dev exits 1 on a syntax error at start", async () => {
   const cwd = workerDir({
     "wrangler.jsonc": wranglerConfig(),
@@ -145,6 +235,37 @@ test("dev exits 1 on a syntax error at start", async () => {
   expect(exitCode).toBe(1);
   expect(output).toMatch(/src\/index\.ts:1:\d+: Unterminated string literal/);
   expect(output).not.toContain("Ready on");
+});
+
+test("dev exits 1 on a top-level throw", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `import { env } from "cloudflare:workers";\nthrow new Error("init failed");\nexport default { fetch() { return new Response("never"); } };\n`,
+  });
+
+  const { exitCode, output } = await runBun([CLI, "dev", "--port", "0"], cwd);
+
+  expect(exitCode).toBe(1);
+  expect(output).toContain("✘ Error: init failed");
+  expect(output).toMatch(/src\/index\.ts:2:\d+/);
+  expect(output).not.toContain("Uncaught exception");
+  expect(output).not.toContain("Ready on");
+});
+
+test("dev reload logs a top-level throw", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `export default { fetch() { return new Response("good"); } };`,
+  });
+  const { child, url } = await startDev(cwd);
+
+  writeFileSync(join(cwd, "src/index.ts"), `throw new Error("init failed");\nexport default { fetch() { return new Response("bad"); } };\n`);
+  const [failure] = await child.waitFor(/Reload failed[^\n]*\n[^\n]*/);
+
+  expect(failure).toContain("the previous version keeps serving: Error: init failed");
+  expect(failure).toMatch(/src\/index\.ts:1:\d+/);
+  expect(await (await fetch(url)).text()).toBe("good");
+  expect(child.process.exitCode).toBeNull();
 });
 
 test("dev reload keeps stored data", async () => {
@@ -283,6 +404,26 @@ test("register serves the default export once", async () => {
   expect(child.count(/GET \/hello 200/)).toBe(1);
   // Bun's own default-export server would listen on 3000 if it had started unhooked.
   expect(child.output).not.toContain(":3000");
+});
+
+test("register prints one ready line", async () => {
+  const port = freePort();
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `
+      console.debug("debug from the worker");
+      export default { fetch() { return new Response("ok"); } };`,
+  });
+
+  const child = spawnBun(["--preload", REGISTER, "./src/index.ts"], cwd, { BUNFLARE_PORT: String(port) });
+  await child.waitFor(/Ready on/);
+  expect(await (await fetchWhenListening(`http://127.0.0.1:${port}/`)).text()).toBe("ok");
+  await child.waitFor(/GET \/ 200 OK/);
+
+  expect(child.output).toContain(`Ready on http://127.0.0.1:${port}/ worker=test-worker\n`);
+  expect(child.output).not.toContain("Started server");
+  expect(child.count(/127\.0\.0\.1:\d+/)).toBe(1);
+  expect(child.output).toContain("debug from the worker");
 });
 
 test("register serves a WorkerEntrypoint class", async () => {

@@ -22,6 +22,8 @@ function setup() {
     environment: null,
     vars: {},
     secretNames: [],
+    secretFiles: [],
+    secretsIncludeProcessEnv: false,
     kvNamespaces: [{ binding: "CACHE", id: "cache-namespace-id" }],
     d1Databases: [],
     services: [],
@@ -178,6 +180,16 @@ test("unknown flag exits 1", async () => {
   const result = await run(context, "key", "list", "--binding", "CACHE", "--bogus");
   expect(result.code).toBe(1);
   expect(result.stderr).toContain("--bogus");
+});
+
+test("missing command prints help", async () => {
+  const context = setup();
+  for (const args of [[], ["key"], ["--binding", "CACHE"], ["key", "--binding", "CACHE"]]) {
+    const result = await run(context, ...args);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toStartWith("Usage: bunflare kv key <command>");
+    expect(result.stderr).toBe("");
+  }
 });
 
 test("help exits 0", async () => {

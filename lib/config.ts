@@ -98,6 +98,10 @@ export interface WorkerConfig {
   vars: Record<string, unknown>;
   /** Names (never values) of the entries in `vars` that came from secret files. */
   secretNames: string[];
+  /** Absolute paths of the `.dev.vars*` or `.env*` files the secrets were read from. */
+  secretFiles: string[];
+  /** Whether CLOUDFLARE_INCLUDE_PROCESS_ENV added the process environment to the secrets. */
+  secretsIncludeProcessEnv: boolean;
   kvNamespaces: KVNamespaceBinding[];
   d1Databases: D1DatabaseBinding[];
   services: ServiceBinding[];
@@ -138,3 +142,6 @@ export { ConfigError } from "./config/errors.ts";
 export { BuildError, runBuild } from "./config/build.ts";
 export { UNSUPPORTED_BINDING_KEYS, warnUnsupportedBindings } from "./config/keys.ts";
 export { loadConfig, parseVarArgs } from "./config/load.ts";
+export { logSecretSources } from "./config/dotenv.ts";
+export { sectionsDeclaring } from "./config/environment.ts";
+export { readConfigSource } from "./config/source.ts";

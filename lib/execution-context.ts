@@ -1,5 +1,6 @@
 // The per-event `ExecutionContext` and the local `request.cf` object.
 
+import { readFileSync } from "node:fs";
 import { log } from "./log.ts";
 
 /** Promises passed to any `waitUntil` that have not settled yet, across all events. */
@@ -120,7 +121,7 @@ export function describeError(error: unknown): string {
   if (error instanceof AggregateError && error.errors.length > 0) {
     return [`${error.name}: ${error.message}`, ...error.errors.map(describeError)].join("\n");
   }
-  const position = buildMessagePosition(error);
+  const position = buildMessagePosition(error) ?? resolveMessagePosition(error);
   if (position) {
     const location = `${position.file}:${position.line}:${position.column}: ${(error as { message?: unknown }).message}`;
     return position.lineText ? `${location}\n    ${position.lineText}` : location;
@@ -134,6 +135,34 @@ interface BuildMessagePosition {
   line: number;
   column: number;
   lineText?: string;
+}
+
+/**
+ * Finds where a ResolveMessage's import is written. Bun 1.4.5 gives a failed
+ * runtime import no position, only the importing file (`referrer`) and the
+ * import string (`specifier`), so this looks for the quoted specifier in that
+ * file. Returns null when either is missing or the text is not found.
+ */
+function resolveMessagePosition(error: unknown): BuildMessagePosition | null {
+  if (typeof error !== "object" || error === null) return null;
+  const { referrer, specifier } = error as { referrer?: unknown; specifier?: unknown };
+  if (typeof referrer !== "string" || typeof specifier !== "string" || specifier === "") return null;
+
+  let source: string;
+  try {
+    source = readFileSync(referrer, "utf8");
+  } catch {
+    return null;
+  }
+
+  const lines = source.split("\n");
+  for (const [index, lineText] of lines.entries()) {
+    const quote = [`"${specifier}"`, `'${specifier}'`, `\`${specifier}\``]
+      .map((quoted) => lineText.indexOf(quoted))
+      .find((offset) => offset >= 0);
+    if (quote !== undefined) return { file: referrer, line: index + 1, column: quote + 1, lineText };
+  }
+  return null;
 }
 
 /** Returns the source position of a Bun BuildMessage or ResolveMessage, or null for other values. */

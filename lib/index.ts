@@ -1,7 +1,7 @@
 // bunflare's public API: start a Worker programmatically, build bindings
 // directly, and the types every entry point shares.
 
-export { startWorker, type StartWorkerOptions, type WorkerHandle } from "./worker.ts";
+export { PortInUseError, startWorker, type StartWorkerOptions, type WorkerHandle } from "./worker.ts";
 export { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
 export { buildEnv, openStorage, queueBroker, workerEnv } from "./env.ts";
 export { registerCloudflareModules } from "./plugin.ts";

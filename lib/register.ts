@@ -20,7 +20,7 @@
 import { plugin } from "bun";
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
-import { ConfigError, loadConfig } from "./config.ts";
+import { ConfigError, loadConfig, logSecretSources } from "./config.ts";
 import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
 import { startCronTriggers } from "./cron.ts";
 import { startQueueConsumers } from "./queue-consumer.ts";
@@ -37,6 +37,36 @@ const LOADERS: Record<string, "ts" | "tsx" | "js" | "jsx"> = {
   ".ts": "ts", ".mts": "ts", ".cts": "ts", ".tsx": "tsx", ".js": "js", ".mjs": "js", ".cjs": "js", ".jsx": "jsx",
 };
 
+/** The line Bun's entry wrapper prints through console.debug after it serves the default export. */
+const BUN_STARTED_LINE = /^Started (development )?server: /;
+
+/**
+ * Prints bunflare's ready line in place of Bun's "Started server: …" line,
+ * so one line announces the server. Bun starts its server once the entry's
+ * evaluation settles, after the entry hook returns.
+ */
+// NOTE: this relies on Bun 1.4.5's entry wrapper printing that line with
+// console.debug right after Bun.serve. If a Bun version prints it some other
+// way, the timer still prints the ready line and Bun's line shows as well.
+function replaceBunStartedLine(printReady: () => void): void {
+  const debug = console.debug;
+  let printed = false;
+  const finish = () => {
+    console.debug = debug;
+    if (!printed) printReady();
+    printed = true;
+  };
+
+  console.debug = (...args: unknown[]) => {
+    if (typeof args[0] === "string" && BUN_STARTED_LINE.test(args[0])) return finish();
+    debug.apply(console, args);
+  };
+
+  // The wrapper's console.debug call runs in the microtask after the entry
+  // settles, so by this timer Bun has listened or has failed to.
+  setTimeout(finish, 0);
+}
+
 function registerEntry(): void {
   registerCloudflareModules();
 
@@ -51,6 +81,7 @@ function registerEntry(): void {
     process.exit(1);
   }
 
+  logSecretSources(config);
   const storage = openStorage(config.persistTo);
   const env = replaceEnv(buildEnv(config, storage));
   const runtime = new WorkerRuntime(config, env, entry);
@@ -78,9 +109,10 @@ function registerEntry(): void {
       exported.port = port;
       exported.hostname = hostname;
       exported.development = false;
+      // Bun 1.4.5 sets SO_REUSEPORT when development is off, which would let a second process share a taken port.
+      exported.reusePort = false;
 
-      // Bun starts its server once the entry's evaluation settles, after this hook returns.
-      setTimeout(() => log.info(`Ready on http://${hostname}:${port}/`, { worker: config.name }), 0);
+      replaceBunStartedLine(() => log.info(`Ready on http://${hostname}:${port}/`, { worker: config.name }));
     } else {
       serveWorker(handler, { port, ip: hostname });
       log.info(`Ready on http://${hostname}:${port}/`, { worker: config.name });

@@ -2,7 +2,7 @@
 // configs, opens storage once, builds each Worker's `env`, loads the Workers
 // and serves the first one. The others are reached through service bindings.
 
-import { dirname, resolve } from "node:path";
+import { basename, dirname, resolve } from "node:path";
 import type { Server } from "bun";
 import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
 import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
@@ -12,7 +12,7 @@ import { startQueueConsumers } from "./queue-consumer.ts";
 import { waitUntilSettled } from "./execution-context.ts";
 import { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
 import { createRequestHandler, serveWorker } from "./dev/server.ts";
-import { watchSources } from "./dev/watch.ts";
+import { watchSources, type WatchedFiles } from "./dev/watch.ts";
 import { log } from "./log.ts";
 
 export interface StartWorkerOptions {
@@ -60,6 +60,19 @@ export interface WorkerHandle {
   waitUntilSettled(): Promise<void>;
   /** Stops the server, the watcher, the queue consumers and the cron triggers; storage stays open for the process. */
   stop(): Promise<void>;
+}
+
+/** Error for a listen port that another socket already uses; `code` is "EADDRINUSE", as in Node. */
+export class PortInUseError extends Error {
+  readonly code = "EADDRINUSE";
+
+  constructor(
+    readonly port: number,
+    readonly ip: string,
+  ) {
+    super(`Port ${port} on ${ip} is already in use`);
+    this.name = "PortInUseError";
+  }
 }
 
 /** Resolves the configs, loads every Worker and serves the first. */
@@ -114,30 +127,61 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     return await primary.runtime.scheduled(cron, scheduledTime);
   };
   const handler = createRequestHandler(primary, { broker, scheduled: runScheduled });
-  const server: Server<undefined> = serveWorker(handler, { port: options.port ?? 0, ip: options.ip ?? "127.0.0.1" });
-  const url = new URL(`http://${formatHost(options.ip ?? "127.0.0.1")}:${server.port}/`);
+  const port = options.port ?? 0;
+  const ip = options.ip ?? "127.0.0.1";
+  let server: Server<undefined>;
+  try {
+    server = serveWorker(handler, { port, ip });
+  } catch (error) {
+    if ((error as { code?: string }).code === "EADDRINUSE") throw new PortInUseError(port, ip);
+    throw error;
+  }
+  const url = new URL(`http://${formatHost(ip)}:${server.port}/`);
+
+  // Re-reads a Worker's config into the same object, so its runtime and the
+  // handle use the new settings. A ConfigError leaves the previous settings.
+  // NOTE: wrangler restarts on a config change; here the entry module and the
+  // watched folders stay as they were at start-up, so a new `main` or
+  // `build.watch_dir` only takes effect after a restart.
+  const reloadConfig = (instance: WorkerInstance) => {
+    const index = instances.indexOf(instance);
+    const next = resolveConfig(configOptionsAt(options, index), cwd);
+    if (!(index === 0 && options.script !== undefined) && next.main !== instance.config.main) {
+      log.warn(`"main" changed to ${next.main}; restart bunflare dev to load the new entry module`, { worker: instance.name });
+    }
+    Object.assign(instance.config, next);
+  };
 
   // Reloads are serialised by each watcher; a manual reload() may overlap one, which only re-imports twice.
-  const reload = async (instance: WorkerInstance, reason: string) => {
+  // env is refilled before the import, so module-level code reads the new vars.
+  const reload = async (instance: WorkerInstance, reason: string, configChanged: boolean) => {
+    if (configChanged) reloadConfig(instance);
     if (instance.config.build) await runBuild(instance.config);
-    await instance.runtime?.reload();
     const env = buildEnv(instance.config, storage, registry);
     if (instance === primary) replaceEnv(env);
     else Object.assign(instance.env, env);
+    await instance.runtime?.reload();
     log.info(`Reloaded ${instance.name} after ${reason}`);
   };
 
   // Assets need no reload: they are read from disk on each request.
+  const watchInstance = (instance: WorkerInstance, index: number) => {
+    // A config passed as an object has no file to re-read.
+    const given = configOptionsAt(options, index).config;
+    const configFiles = typeof given === "object" ? null : watchedConfigFiles(instance.config);
+    return watchSources({
+      dirs: instance.config.build?.watchDir ?? [dirname(instance.runtime!.script)],
+      files: configFiles ?? [],
+      ignore: [config.persistTo, ...(instance.config.assets ? [instance.config.assets.directory] : [])],
+      reload: (files) => {
+        const configFile = configFiles ? files.find((file) => isWatchedFile(configFiles, file)) : undefined;
+        return reload(instance, `a change to ${configFile ?? files[0]}`, configFile !== undefined);
+      },
+    });
+  };
+
   const stopWatching = options.watch
-    ? instances
-        .filter((instance) => instance.runtime)
-        .map((instance) =>
-          watchSources({
-            dirs: instance.config.build?.watchDir ?? [dirname(instance.runtime!.script)],
-            ignore: [config.persistTo, ...(instance.config.assets ? [instance.config.assets.directory] : [])],
-            reload: (file) => reload(instance, `a change to ${file}`),
-          }),
-        )
+    ? instances.filter((instance) => instance.runtime).map((instance) => watchInstance(instance, instances.indexOf(instance)))
     : [];
 
   return {
@@ -147,7 +191,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     env: primary.env,
     fetch: (input, init) => handler(toRequest(input, init, url)),
     scheduled: (cron = config.crons[0] ?? "* * * * *", scheduledTime) => runScheduled(cron, scheduledTime),
-    reload: () => reload(primary, "a reload() call"),
+    reload: () => reload(primary, "a reload() call", false),
     waitUntilSettled,
     stop: async () => {
       for (const stop of stopWatching) stop();
@@ -158,15 +202,46 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
 }
 
 function resolveConfigs(options: StartWorkerOptions, cwd: string): WorkerConfig[] {
-  const given = Array.isArray(options.config) ? options.config : [options.config];
-  if (given.length === 0) given.push(undefined);
-  // Overrides (--var, --persist-to) apply to the served Worker only, as in wrangler.
-  return given.map((config, index) =>
-    resolveConfig(index === 0 ? { ...options, config } : { cwd: options.cwd, env: options.env, config, persistTo: options.persistTo }, cwd),
-  );
+  const count = Array.isArray(options.config) ? Math.max(options.config.length, 1) : 1;
+  return Array.from({ length: count }, (_, index) => resolveConfig(configOptionsAt(options, index), cwd));
 }
 
-function resolveConfig(options: Omit<StartWorkerOptions, "config"> & { config?: WorkerConfig | string }, cwd: string): WorkerConfig {
+/** Returns the options for the Worker at `index`: overrides (--var, --persist-to, a script) apply to the served Worker only, as in wrangler. */
+function configOptionsAt(options: StartWorkerOptions, index: number): ConfigOptions {
+  const config = Array.isArray(options.config) ? options.config[index] : options.config;
+  if (index === 0) return { ...options, config };
+  return { cwd: options.cwd, env: options.env, config, persistTo: options.persistTo };
+}
+
+/**
+ * Lists the files whose change reloads the config: the wrangler config (and
+ * the generated one it redirects to) and the secret files `loadLocalSecrets`
+ * reads for this environment, whether they exist yet or not.
+ */
+function watchedConfigFiles(config: WorkerConfig): WatchedFiles[] {
+  const env = config.environment;
+  const secretNames = new Set([".dev.vars", ".env", ".env.local"]);
+  if (env !== null) {
+    for (const name of [`.dev.vars.${env}`, `.env.${env}`, `.env.${env}.local`]) secretNames.add(name);
+  }
+
+  const namesByDir = new Map<string, Set<string>>([[config.rootDir, secretNames]]);
+  for (const path of [config.userConfigPath, config.configPath]) {
+    if (path === null) continue;
+    const names = namesByDir.get(dirname(path)) ?? new Set<string>();
+    names.add(basename(path));
+    namesByDir.set(dirname(path), names);
+  }
+  return [...namesByDir].map(([dir, names]) => ({ dir, matches: (name: string) => names.has(name) }));
+}
+
+function isWatchedFile(watched: WatchedFiles[], path: string): boolean {
+  return watched.some(({ dir, matches }) => dirname(path) === dir && matches(basename(path)));
+}
+
+type ConfigOptions = Omit<StartWorkerOptions, "config"> & { config?: WorkerConfig | string };
+
+function resolveConfig(options: ConfigOptions, cwd: string): WorkerConfig {
   if (typeof options.config === "object") {
     return {
       ...options.config,
@@ -180,6 +255,7 @@ function resolveConfig(options: Omit<StartWorkerOptions, "config"> & { config?: 
     env: options.env,
     vars: options.vars,
     persistTo: options.persistTo,
+    script: options.script,
   });
 }
 

@@ -80,6 +80,17 @@ function toResult<T>(raw: RawResult): D1Result<T> {
 }
 
 /** Replaces lone surrogates with U+FFFD, as a UTF-8 encoder does. */
+/** Returns a statement's SQL, or throws D1_ERROR when `prepare` was given something other than a string. */
+// NOTE: production's prepare() also accepts any value and sends it on to the
+// D1 service, whose error text for a non-string query is not documented, so
+// this message is bunflare's own. Like production, it surfaces when the
+// statement runs, not at prepare().
+function sqlText(statement: unknown): string {
+  if (typeof statement === "string") return statement;
+  const type = statement === null ? "null" : typeof statement;
+  throw d1Error("D1_ERROR", `The SQL query must be a string, got ${type}.`);
+}
+
 function toWellFormed(text: string): string {
   return text.isWellFormed() ? text : text.toWellFormed();
 }
@@ -130,7 +141,7 @@ export class D1DatabaseSession {
   async batch<T = Record<string, unknown>>(statements: D1PreparedStatement[]): Promise<D1Result<T>[]> {
     // The SQL travels as JSON here, unlike a single query's napi string, which
     // napi already converts to UTF-8.
-    const request = JSON.stringify(statements.map((s) => ({ sql: toWellFormed(s.statement), params: s.params })));
+    const request = JSON.stringify(statements.map((s) => ({ sql: toWellFormed(sqlText(s.statement)), params: s.params })));
     const raw = JSON.parse(callNative(() => this.#handle.batch(request))) as RawResult[];
     this.#noteQuery();
     return raw.map((r) => toResult<T>(r));
@@ -219,7 +230,7 @@ export class D1PreparedStatement {
   }
 
   #run(): RawResult {
-    return this.#session._query(this.statement, this.#paramsJson);
+    return this.#session._query(sqlText(this.statement), this.#paramsJson);
   }
 }
 

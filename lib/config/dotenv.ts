@@ -21,10 +21,13 @@ import { expand } from "dotenv-expand";
 import { log } from "../log.ts";
 import { displayPath } from "./errors.ts";
 
-/** Secrets read from files, and the files they came from. */
+/** Secrets read from files, and where they came from. */
 export interface LocalSecrets {
   values: Record<string, string>;
+  /** Absolute paths of the files read, in the order they were applied. */
   files: string[];
+  /** Whether the process environment was added under the `.env` values. */
+  includesProcessEnv: boolean;
 }
 
 /** Returns a file's text, or null when there is no such file. */
@@ -51,7 +54,7 @@ export function loadLocalSecrets(dir: string, env: string | null): LocalSecrets 
   const devVars = loadDevVars(dir, env);
   if (devVars !== null) return devVars;
 
-  if (!booleanFromEnv("CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV", true)) return { values: {}, files: [] };
+  if (!booleanFromEnv("CLOUDFLARE_LOAD_DEV_VARS_FROM_DOT_ENV", true)) return { values: {}, files: [], includesProcessEnv: false };
   return loadDotEnv(dir, env);
 }
 
@@ -61,8 +64,7 @@ function loadDevVars(dir: string, env: string | null): LocalSecrets | null {
     const path = join(dir, name);
     const text = readIfFile(path);
     if (text === null) continue;
-    log.info(`Using secrets defined in ${displayPath(path)}`);
-    return { values: dotenv.parse(text), files: [path] };
+    return { values: dotenv.parse(text), files: [path], includesProcessEnv: false };
   }
   return null;
 }
@@ -79,18 +81,26 @@ function loadDotEnv(dir: string, env: string | null): LocalSecrets {
     if (text === null) continue;
     Object.assign(parsed, dotenv.parse(text));
     files.push(path);
-    log.info(`Using secrets defined in ${displayPath(path)}`);
   }
 
   // dotenv-expand writes the expanded values into `processEnv`, which starts
   // empty unless the process environment is included on purpose.
   const expanded: Record<string, string> = {};
-  if (booleanFromEnv("CLOUDFLARE_INCLUDE_PROCESS_ENV", false)) {
+  const includesProcessEnv = booleanFromEnv("CLOUDFLARE_INCLUDE_PROCESS_ENV", false);
+  if (includesProcessEnv) {
     for (const [key, value] of Object.entries(process.env)) if (value !== undefined) expanded[key] = value;
-    log.info("Using secrets defined in the process environment");
   }
-  if (files.length === 0 && Object.keys(expanded).length === 0) return { values: {}, files };
+  if (files.length === 0 && Object.keys(expanded).length === 0) return { values: {}, files, includesProcessEnv };
 
   expand({ parsed, processEnv: expanded });
-  return { values: expanded, files };
+  return { values: expanded, files, includesProcessEnv };
+}
+
+/**
+ * Logs where the local secrets came from, as `wrangler dev` does at start-up.
+ * Only the commands that serve the Worker call it; `d1` and `kv` stay quiet.
+ */
+export function logSecretSources(config: { secretFiles: readonly string[]; secretsIncludeProcessEnv: boolean }): void {
+  for (const file of config.secretFiles) log.info(`Using secrets defined in ${displayPath(file)}`);
+  if (config.secretsIncludeProcessEnv) log.info("Using secrets defined in the process environment");
 }

@@ -4,7 +4,7 @@
 
 import { log } from "../log.ts";
 import { ConfigError, displayPath, formatKeyPath, locate, type KeyPath } from "./errors.ts";
-import { INHERITABLE_KEYS, NON_INHERITABLE_KEYS, TOP_LEVEL_ONLY_KEYS, isEnvironmentKey, isTopLevelKey } from "./keys.ts";
+import { INHERITABLE_KEYS, NON_INHERITABLE_KEYS, TOP_LEVEL_ONLY_KEYS, isEnvironmentKey, isTopLevelKey, suggestKey } from "./keys.ts";
 import type { ConfigSource } from "./source.ts";
 import { ConfigChecker, checkSection, isPlainObject } from "./validate.ts";
 
@@ -27,7 +27,7 @@ export function resolveEnvironment(source: ConfigSource, envName: string | null,
   const data = source.data;
   const check = new ConfigChecker(source);
   checkSection(check, data, []);
-  warnUnknownKeys(source, data, [], isTopLevelKey);
+  warnUnknownKeys(source, data, [], isTopLevelKey, [...INHERITABLE_KEYS, ...NON_INHERITABLE_KEYS, ...TOP_LEVEL_ONLY_KEYS]);
 
   if (check.optionalObject(["env"], data.env) && data.env !== undefined) {
     for (const [name, section] of Object.entries(data.env)) {
@@ -57,7 +57,7 @@ export function resolveEnvironment(source: ConfigSource, envName: string | null,
   const prefix = ["env", envName];
   if (isPlainObject(section)) checkSection(check, section, prefix);
   check.throwIfAny();
-  warnUnknownKeys(source, section, prefix, isEnvironmentKey);
+  warnUnknownKeys(source, section, prefix, isEnvironmentKey, [...INHERITABLE_KEYS, ...NON_INHERITABLE_KEYS]);
   warnNotRedeclared(source, topLevel, section, envName);
 
   const raw: Record<string, unknown> = {};
@@ -133,17 +133,23 @@ function resolveUndeclared(
   return { raw, environment: envName, keyPath: (key) => [key] };
 }
 
-/** Warns about keys wrangler does not know; wrangler ignores them with a warning too. */
+/**
+ * Warns about keys wrangler does not know, naming the nearest of `knownKeys`
+ * when the key looks misspelled. Wrangler ignores them with a warning too.
+ */
 function warnUnknownKeys(
   source: ConfigSource,
   section: Record<string, unknown>,
   prefix: KeyPath,
   isKnown: (key: string) => boolean,
+  knownKeys: readonly string[],
 ): void {
   for (const key of Object.keys(section)) {
     if (isKnown(key)) continue;
     const path = [...prefix, key];
-    log.warn(`Unexpected field "${formatKeyPath(path)}" in the config; it is ignored`, {
+    const suggestion = suggestKey(key, knownKeys);
+    const hint = suggestion === null ? "" : `. Did you mean "${suggestion}"?`;
+    log.warn(`Unexpected field "${formatKeyPath(path)}" in the config; it is ignored${hint}`, {
       file: displayPath(source.path),
       line: source.lineOf(path) ?? undefined,
     });
@@ -197,4 +203,26 @@ function warnNotRedeclared(
       );
     }
   }
+}
+
+/**
+ * Lists the sections of a config file whose `key` list has an entry that
+ * `matches` accepts: null stands for the top level, a string for the
+ * environment of that name. It lets a "not found" message name the
+ * environment that does declare the binding.
+ */
+export function sectionsDeclaring(
+  source: ConfigSource,
+  key: string,
+  matches: (entry: Record<string, unknown>) => boolean,
+): (string | null)[] {
+  const declares = (section: unknown) =>
+    isPlainObject(section) && Array.isArray(section[key]) && section[key].some((entry) => isPlainObject(entry) && matches(entry));
+
+  const sections: (string | null)[] = declares(source.data) ? [null] : [];
+  const environments = isPlainObject(source.data.env) ? source.data.env : {};
+  for (const [name, section] of Object.entries(environments)) {
+    if (declares(section)) sections.push(name);
+  }
+  return sections;
 }

@@ -166,6 +166,50 @@ export function isTopLevelKey(key: string): boolean {
   return isEnvironmentKey(key) || TOP_LEVEL_ONLY_KEYS.has(key);
 }
 
+/**
+ * Returns the known key closest to a misspelled `key`, or null when none is
+ * near. Near means an edit distance (ignoring case) of at most a quarter of
+ * the key's length, and at least 1, so "kv_namespace" finds "kv_namespaces"
+ * but "colour" finds nothing.
+ */
+export function suggestKey(key: string, known: Iterable<string>): string | null {
+  const typed = key.toLowerCase();
+  const maxDistance = Math.max(1, Math.floor(key.length / 4));
+
+  let best: string | null = null;
+  let bestDistance = maxDistance + 1;
+  for (const candidate of known) {
+    const distance = editDistance(typed, candidate.toLowerCase());
+    if (distance < bestDistance) {
+      best = candidate;
+      bestDistance = distance;
+    }
+  }
+  return best;
+}
+
+/**
+ * Counts the insertions, deletions, substitutions and swaps of two adjacent
+ * characters that turn `a` into `b` (optimal string alignment distance).
+ */
+function editDistance(a: string, b: string): number {
+  // rows[i][j] is the distance between the first i characters of a and the first j of b.
+  const rows: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  for (let j = 1; j <= b.length; j++) rows[0]![j] = j;
+
+  for (let i = 1; i <= a.length; i++) {
+    const row = rows[i]!;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      row[j] = Math.min(rows[i - 1]![j]! + 1, row[j - 1]! + 1, rows[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        row[j] = Math.min(row[j]!, rows[i - 2]![j - 2]! + 1);
+      }
+    }
+  }
+  return rows[a.length]![b.length]!;
+}
+
 /** Lists the unsupported binding keys present in an effective config, in declaration order. */
 export function findUnsupportedBindings(raw: Record<string, unknown>): string[] {
   return UNSUPPORTED_BINDING_KEYS.filter((key) => raw[key] !== undefined);

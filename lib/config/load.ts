@@ -67,7 +67,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
 
   const build = resolveBuild(raw, configDir, rootDir);
   const main = resolveMain(source, resolved, configDir, cwd, options.script, build);
-  const { vars, secretNames } = resolveVars(raw, rootDir, resolved.environment, options.vars);
+  const resolvedVars = resolveVars(raw, rootDir, resolved.environment, options.vars);
 
   return {
     configPath: paths.configPath,
@@ -78,8 +78,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     compatibilityDate: (raw.compatibility_date as string | undefined) ?? null,
     compatibilityFlags: (raw.compatibility_flags as string[] | undefined) ?? [],
     environment: resolved.environment,
-    vars,
-    secretNames,
+    ...resolvedVars,
     kvNamespaces: resolveKvNamespaces(raw),
     d1Databases: resolveD1Databases(raw, configDir),
     services: resolveServices(raw),
@@ -99,7 +98,7 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
   const main = resolve(cwd, options.script!);
   if (!existsSync(main)) throw new ConfigError(`Entry script not found: ${main}`, main);
 
-  const { vars, secretNames } = resolveVars({}, cwd, envName, options.vars);
+  const resolvedVars = resolveVars({}, cwd, envName, options.vars);
   return {
     configPath: null,
     userConfigPath: null,
@@ -109,8 +108,7 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
     compatibilityDate: null,
     compatibilityFlags: [],
     environment: envName,
-    vars,
-    secretNames,
+    ...resolvedVars,
     kvNamespaces: [],
     d1Databases: [],
     services: [],
@@ -258,7 +256,7 @@ function resolveVars(
   rootDir: string,
   environment: string | null,
   overrides: LoadConfigOptions["vars"],
-): { vars: Record<string, unknown>; secretNames: string[] } {
+): Pick<WorkerConfig, "vars" | "secretNames" | "secretFiles" | "secretsIncludeProcessEnv"> {
   const vars: Record<string, unknown> = isPlainObject(raw.vars) ? { ...raw.vars } : {};
   const secretNames = new Set<string>();
 
@@ -285,5 +283,10 @@ function resolveVars(
     vars[key] = value;
     secretNames.delete(key);
   }
-  return { vars, secretNames: [...secretNames] };
+  return {
+    vars,
+    secretNames: [...secretNames],
+    secretFiles: secrets.files,
+    secretsIncludeProcessEnv: secrets.includesProcessEnv,
+  };
 }

@@ -4,11 +4,11 @@
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
 import packageJson from "../../package.json" with { type: "json" };
-import { BuildError, ConfigError, loadConfig, type WorkerConfig } from "../config.ts";
+import { BuildError, ConfigError, loadConfig, logSecretSources, type WorkerConfig } from "../config.ts";
 import { openStorage } from "../env.ts";
-import { startWorker } from "../worker.ts";
-import { runKvCommand } from "./kv-command.ts";
-import { runD1Command } from "./d1-command.ts";
+import { PortInUseError, startWorker } from "../worker.ts";
+import { KV_USAGE, runKvCommand } from "./kv-command.ts";
+import { D1_USAGE, runD1Command } from "./d1-command.ts";
 import { runCacheCommand } from "./cache-command.ts";
 import { loadProjectConfig, PROJECT_CONFIG_FILE } from "./project-config.ts";
 import { runQueuesCommand } from "./queues-command.ts";
@@ -28,10 +28,12 @@ Options:
   -h, --help      Show help for bunflare or a command
   -v, --version   Show the bunflare version`;
 
-const DEV_USAGE = `Usage: bunflare dev [options]
+const DEV_USAGE = `Usage: bunflare dev [script] [options]
 
 Serves the Worker named by the wrangler config on a local port and reloads
-it when its source files change. Local state persists across restarts.
+it when its source files, the config or a secret file change. Local state
+persists across restarts. A script argument replaces the config's "main",
+and the config is then searched for from the script's folder upward.
 With several configs, the first Worker serves HTTP and the others are
 reached through service bindings.
 
@@ -83,9 +85,9 @@ export async function main(argv: string[]): Promise<number> {
     case "dev":
       return await dev(rest);
     case "kv":
-      return await delegate(rest, runKvCommand);
+      return rest.length === 0 ? printHelp(KV_USAGE) : await delegate(rest, runKvCommand);
     case "d1":
-      return await delegate(rest, runD1Command);
+      return rest.length === 0 ? printHelp(D1_USAGE) : await delegate(rest, runD1Command);
     case "cache":
       return await delegate(rest, runCacheCommand);
     case "queues":
@@ -95,11 +97,25 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
+/**
+ * Prints a command's help for a bare `bunflare kv` or `bunflare d1` and
+ * returns exit code 1. It needs no config, so it also works outside a project.
+ */
+function printHelp(usage: string): number {
+  console.log(usage);
+  return 1;
+}
+
 async function dev(args: string[]): Promise<number> {
-  const { values } = parse(args, DEV_OPTIONS, "dev");
+  const { values, positionals } = parse(args, DEV_OPTIONS, "dev", true);
   if (values.help) {
     console.log(DEV_USAGE);
     return 0;
+  }
+  if (positionals.length > 1) {
+    throw new UsageError(
+      `Expected at most one entry script, got ${positionals.length}: ${positionals.join(" ")}. Run "bunflare dev --help" for the options.`,
+    );
   }
 
   // An error thrown later by the Worker's own timers or promises is logged,
@@ -112,6 +128,7 @@ async function dev(args: string[]): Promise<number> {
     config: configs,
     env: values.env,
     persistTo: values["persist-to"],
+    script: positionals[0],
     vars: parseVars(values.var ?? []),
     port: parsePort(values.port ?? process.env.BUNFLARE_PORT ?? "8787"),
     ip: values.ip ?? "127.0.0.1",
@@ -119,6 +136,7 @@ async function dev(args: string[]): Promise<number> {
     crons: !values["no-crons"],
   });
 
+  logSecretSources(handle.config);
   printBindings(handle.config);
   const others = handle.workers.names.filter((name) => name !== handle.config.name);
   if (others.length > 0) console.log(`Also running, through service bindings: ${others.join(", ")}`);
@@ -160,11 +178,19 @@ async function delegate(
   return await run(args, { storage: openStorage(config.persistTo), config });
 }
 
-function parse<T extends NonNullable<ParseArgsConfig["options"]>>(args: string[], options: T, command: string) {
+function parse<T extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: T,
+  command: string,
+  allowPositionals: boolean,
+) {
   try {
-    return parseArgs({ args, options, strict: true, allowPositionals: false });
+    return parseArgs({ args, options, strict: true, allowPositionals });
   } catch (error) {
-    throw new UsageError(`${(error as Error).message}. Run "bunflare ${command} --help" for the options.`);
+    // With positionals allowed, Node appends a hint about "--" to an unknown
+    // option; the first sentence names the option, which is what matters here.
+    const message = (error as Error).message.replace(/^(Unknown option '[^']*')\..*$/s, "$1");
+    throw new UsageError(`${message}. Run "bunflare ${command} --help" for the options.`);
   }
 }
 
@@ -222,9 +248,8 @@ function reportError(error: unknown): number {
     console.error(`✘ ${error.message}`);
     return 1;
   }
-  const code = (error as { code?: string }).code;
-  if (code === "EADDRINUSE") {
-    console.error(`✘ The port is already in use: ${(error as Error).message}. Pass --port with another port, or 0 for a free one.`);
+  if (error instanceof PortInUseError) {
+    console.error(`✘ ${error.message}. Pass --port with another port, or 0 for a free one.`);
     return 1;
   }
 

@@ -12,7 +12,7 @@ import { readFileSync } from "node:fs";
 import { native } from "../native.ts";
 import { createD1Database, type D1Database, type D1Result } from "../bindings/d1.ts";
 import { readD1Migrations, listAppliedD1Migrations, applyD1Migrations } from "../d1-migrations.ts";
-import type { WorkerConfig, D1DatabaseBinding } from "../config.ts";
+import { ConfigError, readConfigSource, sectionsDeclaring, type WorkerConfig, type D1DatabaseBinding } from "../config.ts";
 
 type NativeStorage = InstanceType<typeof native.Storage>;
 
@@ -25,7 +25,7 @@ export interface D1CommandContext {
   writeError?: (line: string) => void;
 }
 
-const USAGE = `Usage:
+export const D1_USAGE = `Usage:
   bunflare d1 execute <database> --command <sql> [--json]
   bunflare d1 execute <database> --file <path> [--json]
   bunflare d1 migrations list <database>
@@ -64,12 +64,12 @@ export async function runD1Command(args: string[], context: D1CommandContext): P
   try {
     parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
   } catch (error) {
-    writeError(`✘ ${(error as Error).message}\n\n${USAGE}`);
+    writeError(`✘ ${(error as Error).message}\n\n${D1_USAGE}`);
     return 1;
   }
   const { values, positionals } = parsed;
   if (values.help) {
-    write(USAGE);
+    write(D1_USAGE);
     return 0;
   }
   if (values.remote || values.preview) {
@@ -78,16 +78,21 @@ export async function runD1Command(args: string[], context: D1CommandContext): P
   }
 
   const [subcommand, ...rest] = positionals;
+  // A bare command prints its help and fails, as a bare `bunflare` does.
+  if (subcommand === undefined || (subcommand === "migrations" && rest.length === 0)) {
+    write(D1_USAGE);
+    return 1;
+  }
   if (subcommand === "execute") {
     return execute(rest, values, context, write, writeError);
   }
   if (subcommand === "migrations") {
     const [action, ...names] = rest;
     if (action === "list" || action === "apply") return migrations(action, names, context, write, writeError);
-    writeError(`✘ Unknown migrations command "${action ?? ""}": use "list" or "apply".\n\n${USAGE}`);
+    writeError(`✘ Unknown migrations command "${action}": use "list" or "apply".\n\n${D1_USAGE}`);
     return 1;
   }
-  writeError(`✘ Unknown d1 command "${subcommand ?? ""}".\n\n${USAGE}`);
+  writeError(`✘ Unknown d1 command "${subcommand}".\n\n${D1_USAGE}`);
   return 1;
 }
 
@@ -98,7 +103,7 @@ function findBinding(
   writeError: (line: string) => void,
 ): D1DatabaseBinding | null {
   if (names.length !== 1) {
-    writeError(`✘ Expected one database name, got ${names.length}.\n\n${USAGE}`);
+    writeError(`✘ Expected one database name, got ${names.length}.\n\n${D1_USAGE}`);
     return null;
   }
   const name = names[0]!;
@@ -106,11 +111,38 @@ function findBinding(
   if (!binding) {
     const known = context.config.d1Databases.map((d) => d.binding).join(", ") || "none";
     writeError(
-      `✘ Couldn't find a D1 DB with the name or binding '${name}' in your config file. Configured bindings: ${known}.`,
+      `✘ Couldn't find a D1 DB with the name or binding '${name}' in your config file. Configured bindings: ${known}.` +
+        otherEnvironmentHint(name, context.config),
     );
     return null;
   }
   return binding;
+}
+
+/**
+ * Returns " It is defined in env.<name>; pass --env <name>." when another
+ * section of the config file declares the database, or "" when none does.
+ */
+function otherEnvironmentHint(name: string, config: WorkerConfig): string {
+  if (config.configPath === null) return "";
+
+  // The hint is optional, so a config file that can no longer be read only drops it.
+  let source;
+  try {
+    source = readConfigSource(config.configPath);
+  } catch (error) {
+    if (error instanceof ConfigError) return "";
+    throw error;
+  }
+
+  const matches = (entry: Record<string, unknown>) => entry.binding === name || entry.database_name === name;
+  const sections = sectionsDeclaring(source, "d1_databases", matches).filter((section) => section !== config.environment);
+  const [first] = sections;
+  if (first === undefined) return "";
+  if (first === null) return " It is defined at the top level; run without --env.";
+
+  const places = sections.map((section) => (section === null ? "the top level" : `env.${section}`)).join(", ");
+  return ` It is defined in ${places}; pass --env ${first}.`;
 }
 
 function describe(binding: D1DatabaseBinding, context: D1CommandContext): string {
@@ -128,7 +160,7 @@ async function execute(
   const binding = findBinding(names, context, writeError);
   if (!binding) return 1;
   if ((values.command === undefined) === (values.file === undefined)) {
-    writeError(`✘ Pass exactly one of --command or --file.\n\n${USAGE}`);
+    writeError(`✘ Pass exactly one of --command or --file.\n\n${D1_USAGE}`);
     return 1;
   }
 

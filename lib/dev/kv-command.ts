@@ -25,7 +25,7 @@ export interface KvCommandContext {
   stderr?: (text: string) => void;
 }
 
-const USAGE = `Usage: bunflare kv key <command> [options]
+export const KV_USAGE = `Usage: bunflare kv key <command> [options]
 
 Commands:
   list                    Print the keys of a namespace as JSON
@@ -88,7 +88,7 @@ export async function runKvCommand(args: string[], context: KvCommandContext): P
     });
 
     if (values.help) {
-      stdout(USAGE);
+      stdout(KV_USAGE);
       return 0;
     }
     if (values.remote) {
@@ -96,7 +96,12 @@ export async function runKvCommand(args: string[], context: KvCommandContext): P
     }
 
     const [group, command, key, value, ...extra] = positionals;
-    if (group !== "key") throw new UsageError(`Unknown kv command "${group ?? ""}". Use "bunflare kv key <command>".`);
+    // A bare command prints its help and fails, as a bare `bunflare` does.
+    if (command === undefined && (group === undefined || group === "key")) {
+      stdout(KV_USAGE);
+      return 1;
+    }
+    if (group !== "key") throw new UsageError(`Unknown kv command "${group}". Use "bunflare kv key <command>".`);
     if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}".`);
 
     const namespaceId = resolveNamespaceId(values.binding, values["namespace-id"], context.config);
@@ -149,14 +154,14 @@ export async function runKvCommand(args: string[], context: KvCommandContext): P
       }
 
       default:
-        throw new UsageError(`Unknown kv key command "${command ?? ""}". Use list, get, put or delete.`);
+        throw new UsageError(`Unknown kv key command "${command}". Use list, get, put or delete.`);
     }
   } catch (error) {
     const translated = translateError(error);
     const message = translated instanceof Error ? translated.message : String(translated);
     stderr(`✘ [ERROR] ${message}\n`);
     if (error instanceof UsageError || (error as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      stderr(`\n${USAGE}`);
+      stderr(`\n${KV_USAGE}`);
     }
     return 1;
   }

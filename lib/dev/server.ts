@@ -55,6 +55,9 @@ export function serveWorker(handler: WorkerRequestHandler, options: ServeOptions
   return Bun.serve({
     port: options.port,
     hostname: options.ip,
+    // With development off, Bun 1.4.5 sets SO_REUSEPORT by default, so a second
+    // server on a taken port would start and receive part of its requests.
+    reusePort: false,
     // Bun's development mode adds its own error page; the handler already catches every throw.
     development: false,
     fetch: (request) => handler(request),

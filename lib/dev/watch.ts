@@ -1,7 +1,8 @@
-// Watches a Worker's sources and reloads it after a change.
+// Watches a Worker's sources and config files and reloads it after a change.
 
 import { watch, type FSWatcher } from "node:fs";
 import { dirname, join, sep } from "node:path";
+import { BuildError, ConfigError } from "../config.ts";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 
@@ -11,20 +12,31 @@ const DEBOUNCE_MS = 100;
 /** Directory names whose changes never trigger a reload (state, dependencies, VCS). */
 const IGNORED_DIRS = new Set(["node_modules", ".git", ".bunflare", ".wrangler"]);
 
+/** A directory watched without recursion, for the files in it whose names `matches` accepts. */
+export interface WatchedFiles {
+  dir: string;
+  matches: (name: string) => boolean;
+}
+
 export interface WatchOptions {
   /** Directories to watch recursively. */
   dirs: string[];
+  /** Files watched one by one: the wrangler config and the `.dev.vars` and `.env` files beside it. */
+  files?: WatchedFiles[];
   /** Paths under which changes are ignored (the persist directory). */
   ignore: string[];
-  /** Rebuilds (when configured) and reloads; called once per debounced burst of changes. */
-  reload: (changedFile: string) => Promise<void>;
+  /**
+   * Rebuilds (when configured) and reloads; called once per debounced burst
+   * of changes, with the absolute paths that changed in that burst.
+   */
+  reload: (changedFiles: string[]) => Promise<void>;
 }
 
 /** Watches `dirs` and calls `reload` after each burst of changes; returns a function that stops watching. */
 export function watchSources(options: WatchOptions): () => void {
   const watchers: FSWatcher[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
-  let lastChange = "";
+  const changed = new Set<string>();
   let running: Promise<void> | null = null;
   let rerun = false;
 
@@ -35,8 +47,10 @@ export function watchSources(options: WatchOptions): () => void {
       rerun = true;
       return;
     }
-    running = options.reload(lastChange).catch((error) => {
-      log.error(`Reload failed; the previous version keeps serving: ${describeError(error)}`);
+    const files = [...changed];
+    changed.clear();
+    running = options.reload(files).catch((error) => {
+      log.error(`Reload failed; the previous version keeps serving: ${describeReloadError(error)}`);
     });
     await running;
     running = null;
@@ -54,14 +68,18 @@ export function watchSources(options: WatchOptions): () => void {
     }, DEBOUNCE_MS);
   };
 
+  const record = (path: string) => {
+    changed.add(path);
+    schedule();
+  };
+
   for (const dir of options.dirs) {
     try {
       const watcher = watch(dir, { recursive: true }, (_event, file) => {
         if (!file) return;
         const path = join(dir, file.toString());
         if (isIgnored(path, dir, options.ignore)) return;
-        lastChange = path;
-        schedule();
+        record(path);
       });
       watchers.push(watcher);
     } catch (error) {
@@ -69,10 +87,29 @@ export function watchSources(options: WatchOptions): () => void {
     }
   }
 
+  // Watching the folder rather than each file also detects a file that is
+  // created later (a new .env.local) or replaced by an editor's rename.
+  for (const { dir, matches } of options.files ?? []) {
+    try {
+      const watcher = watch(dir, (_event, file) => {
+        if (file && matches(file.toString())) record(join(dir, file.toString()));
+      });
+      watchers.push(watcher);
+    } catch (error) {
+      log.warn(`Failed to watch ${dir} for config changes: ${(error as Error).message}`);
+    }
+  }
+
   return () => {
     if (timer) clearTimeout(timer);
     for (const watcher of watchers) watcher.close();
   };
+}
+
+/** Formats a reload error: a config or build error as its one-line message, anything else with its stack. */
+function describeReloadError(error: unknown): string {
+  if (error instanceof ConfigError || error instanceof BuildError) return error.message;
+  return describeError(error);
 }
 
 function isIgnored(path: string, root: string, ignore: string[]): boolean {
