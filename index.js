@@ -836,9 +836,13 @@ function __napiStampBindingTarget(exportsObject, target) {
 module.exports.__napiBindingTarget = __napiStampBindingTarget(nativeBinding, __napiLoadedBindingTarget)
 module.exports = nativeBinding
 module.exports.D1Database = nativeBinding.D1Database
+module.exports.DurableObjectStore = nativeBinding.DurableObjectStore
 module.exports.KvNamespace = nativeBinding.KvNamespace
 module.exports.Storage = nativeBinding.Storage
 module.exports.advanceClock = nativeBinding.advanceClock
+module.exports.applyDurableObjectMigrations = nativeBinding.applyDurableObjectMigrations
 module.exports.clockNow = nativeBinding.clockNow
+module.exports.durableObjectClassStorage = nativeBinding.durableObjectClassStorage
 module.exports.resetClock = nativeBinding.resetClock
 module.exports.splitSqlStatements = nativeBinding.splitSqlStatements
+module.exports.validateDurableObjectId = nativeBinding.validateDurableObjectId

@@ -6,6 +6,7 @@
 
 pub mod clock;
 pub mod d1;
+pub mod durable_object;
 pub mod errors;
 pub mod kv;
 pub mod storage;

@@ -20,4 +20,30 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (namespace, key)
     );
     CREATE INDEX kv_entries_expiration ON kv_entries (expiration) WHERE expiration IS NOT NULL;",
+    // 2: Durable Objects. `do_classes` holds each class a config migration
+    // created, with its backend ('kv' or 'sqlite'); `do_migration_tags` the
+    // applied migration tags. `do_alarms` holds one alarm per object, in ms
+    // since the epoch, indexed by time for the scheduler. `do_bookmarks`
+    // holds the database snapshots that point-in-time bookmarks name.
+    "CREATE TABLE do_classes (
+        class TEXT PRIMARY KEY,
+        storage TEXT NOT NULL CHECK (storage IN ('kv', 'sqlite'))
+    );
+    CREATE TABLE do_migration_tags (tag TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);
+    CREATE TABLE do_alarms (
+        class TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        scheduled_time INTEGER NOT NULL,
+        PRIMARY KEY (class, object_id)
+    );
+    CREATE INDEX do_alarms_time ON do_alarms (scheduled_time);
+    CREATE TABLE do_bookmarks (
+        class TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        bookmark TEXT NOT NULL,
+        taken_at INTEGER NOT NULL,
+        image BLOB NOT NULL,
+        PRIMARY KEY (class, object_id, sequence)
+    );",
 ];
