@@ -24,6 +24,8 @@ function setup() {
     secretNames: [],
     kvNamespaces: [{ binding: "CACHE", id: "cache-namespace-id" }],
     d1Databases: [],
+    durableObjects: [],
+    migrations: [],
     build: null,
     crons: [],
     persistTo,

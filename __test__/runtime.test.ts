@@ -370,7 +370,7 @@ test("base classes set ctx and env", () => {
   class Flow extends WorkflowEntrypoint { read() { return [this.ctx, this.env]; } }
   class Entry extends WorkerEntrypoint { read() { return [this.ctx, this.env]; } }
 
-  expect(new Room(ctx, env).read()).toEqual([ctx, env]);
+  expect(new Room(ctx as never, env).read()).toEqual([ctx, env]);
   expect(new Flow(ctx, env).read()).toEqual([ctx, env]);
   expect(new Entry(ctx, env).read()).toEqual([ctx, env]);
 });

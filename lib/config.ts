@@ -20,6 +20,25 @@ export interface D1DatabaseBinding {
   migrationsTable: string;
 }
 
+/** A `durable_objects.bindings` entry. */
+export interface DurableObjectBinding {
+  /** The env property (`name` in the config). */
+  binding: string;
+  className: string;
+  /** `script_name`: the class lives in another Worker, which bunflare does not run. */
+  scriptName: string | null;
+}
+
+/** A `migrations` entry, with wrangler's key names; applied once per tag to local state. */
+export interface DurableObjectMigration {
+  tag: string;
+  new_classes?: string[];
+  new_sqlite_classes?: string[];
+  renamed_classes?: { from: string; to: string }[];
+  deleted_classes?: string[];
+  transferred_classes?: { from: string; from_script: string; to: string }[];
+}
+
 /** The `build` section: a command run before the Worker loads and before each reload. */
 export interface BuildConfig {
   command: string;
@@ -50,6 +69,9 @@ export interface WorkerConfig {
   secretNames: string[];
   kvNamespaces: KVNamespaceBinding[];
   d1Databases: D1DatabaseBinding[];
+  durableObjects: DurableObjectBinding[];
+  /** `migrations`, in order. */
+  migrations: DurableObjectMigration[];
   build: BuildConfig | null;
   /** `triggers.crons`. */
   crons: string[];

@@ -10,6 +10,7 @@ import type { WorkerConfig } from "./config.ts";
 import { native } from "./native.ts";
 import { createKVNamespace } from "./bindings/kv.ts";
 import { createD1Database } from "./bindings/d1.ts";
+import { applyDurableObjectMigrations, createDurableObjectNamespace } from "./bindings/durable-object.ts";
 import { log } from "./log.ts";
 
 /** The process-wide `env` object, shared by `cloudflare:workers` and every handler. */
@@ -37,7 +38,7 @@ export function openStorage(persistTo: string | null): Storage {
 
 /**
  * Builds a fresh env object: vars as given (JSON values keep their type),
- * then KV and D1 bindings. Unsupported binding types log one warning each
+ * then KV, D1 and Durable Object bindings (after applying `migrations`). Unsupported binding types log one warning each
  * and are left out instead of failing the start.
  */
 export function buildEnv(config: WorkerConfig, storage: Storage): Record<string, unknown> {
@@ -49,6 +50,16 @@ export function buildEnv(config: WorkerConfig, storage: Storage): Record<string,
 
   for (const database of config.d1Databases) {
     env[database.binding] = createD1Database(storage, database.databaseName);
+  }
+
+  if (config.migrations.length > 0) applyDurableObjectMigrations(storage, config.migrations);
+  for (const object of config.durableObjects) {
+    if (object.scriptName !== null && object.scriptName !== config.name) {
+      // NOTE: bunflare runs one Worker, so a class defined in another script is not reachable.
+      log.warn(`Durable Object binding ${object.binding} names class ${object.className} of script ${object.scriptName}, which bunflare does not run; it is missing from env`);
+      continue;
+    }
+    env[object.binding] = createDurableObjectNamespace(storage, object.className, () => workerEnv);
   }
 
   for (const key of config.unsupportedBindings) {

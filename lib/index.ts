@@ -7,11 +7,23 @@ export { buildEnv, openStorage, workerEnv } from "./env.ts";
 export { registerCloudflareModules } from "./plugin.ts";
 export { createKVNamespace } from "./bindings/kv.ts";
 export { createD1Database } from "./bindings/d1.ts";
+export {
+  createDurableObjectNamespace,
+  applyDurableObjectMigrations,
+  evictDurableObject,
+  evictAllDurableObjects,
+  DurableObjectNamespace,
+  DurableObjectId,
+  type DurableObjectStub,
+} from "./bindings/durable-object.ts";
+export { RpcTarget } from "./rpc.ts";
 export { loadConfig, ConfigError } from "./config.ts";
 export type {
   WorkerConfig,
   LoadConfigOptions,
   KVNamespaceBinding,
   D1DatabaseBinding,
+  DurableObjectBinding,
+  DurableObjectMigration,
   BuildConfig,
 } from "./config.ts";

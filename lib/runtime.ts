@@ -11,6 +11,7 @@ import type { WorkerConfig } from "./config.ts";
 import { LocalExecutionContext, attachCf, localRequestCf } from "./execution-context.ts";
 import { registerCloudflareModules, WORKER_ENTRYPOINT_BRAND } from "./plugin.ts";
 import { log } from "./log.ts";
+import { setDurableObjectExports } from "./bindings/durable-object.ts";
 
 type HandlerName = "fetch" | "scheduled" | "queue";
 
@@ -49,6 +50,7 @@ export class WorkerRuntime {
 
     const module = (await import(this.script)) as Record<string, unknown>;
     this.entrypoint = resolveEntrypoint(module, this.script);
+    setDurableObjectExports(module);
     this.generation += 1;
   }
 
@@ -69,6 +71,7 @@ export class WorkerRuntime {
   adopt(module: Record<string, unknown>): void {
     registerCloudflareModules();
     this.entrypoint = resolveEntrypoint(module, this.script);
+    setDurableObjectExports(module);
     this.generation += 1;
   }
 

@@ -4,7 +4,15 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { log } from "../log.ts";
-import type { BuildConfig, D1DatabaseBinding, KVNamespaceBinding, LoadConfigOptions, WorkerConfig } from "../config.ts";
+import type {
+  BuildConfig,
+  D1DatabaseBinding,
+  DurableObjectBinding,
+  DurableObjectMigration,
+  KVNamespaceBinding,
+  LoadConfigOptions,
+  WorkerConfig,
+} from "../config.ts";
 import { loadLocalSecrets } from "./dotenv.ts";
 import { resolveEnvironment, type ResolvedEnvironment } from "./environment.ts";
 import { ConfigError, displayPath, formatKeyPath, locate } from "./errors.ts";
@@ -72,6 +80,8 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     secretNames,
     kvNamespaces: resolveKvNamespaces(raw),
     d1Databases: resolveD1Databases(raw, configDir),
+    durableObjects: resolveDurableObjects(raw),
+    migrations: Array.isArray(raw.migrations) ? (raw.migrations as DurableObjectMigration[]) : [],
     build,
     crons: (isPlainObject(raw.triggers) ? (raw.triggers.crons as string[] | undefined) : undefined) ?? [],
     persistTo: resolvePersistTo(cwd, rootDir, options.persistTo),
@@ -99,6 +109,8 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
     secretNames,
     kvNamespaces: [],
     d1Databases: [],
+    durableObjects: [],
+    migrations: [],
     build: null,
     crons: [],
     persistTo: resolvePersistTo(cwd, cwd, options.persistTo),
@@ -177,6 +189,16 @@ function resolveD1Databases(raw: Record<string, unknown>, configDir: string): D1
     databaseId: entry.database_id ?? null,
     migrationsDir: resolve(configDir, entry.migrations_dir ?? "migrations"),
     migrationsTable: entry.migrations_table ?? "d1_migrations",
+  }));
+}
+
+function resolveDurableObjects(raw: Record<string, unknown>): DurableObjectBinding[] {
+  const section = isPlainObject(raw.durable_objects) ? raw.durable_objects : {};
+  const entries = Array.isArray(section.bindings) ? (section.bindings as Record<string, string | undefined>[]) : [];
+  return entries.map((entry) => ({
+    binding: entry.name!,
+    className: entry.class_name!,
+    scriptName: entry.script_name ?? null,
   }));
 }
 

@@ -103,6 +103,8 @@ export function checkSection(check: ConfigChecker, section: Record<string, unkno
   checkVars(check, at("vars"), section.vars);
   checkKvNamespaces(check, at("kv_namespaces"), section.kv_namespaces);
   checkD1Databases(check, at("d1_databases"), section.d1_databases);
+  checkDurableObjects(check, at("durable_objects"), section.durable_objects);
+  checkMigrations(check, at("migrations"), section.migrations);
   checkBuild(check, at("build"), section.build);
 
   if (check.optionalObject(at("triggers"), section.triggers) && section.triggers !== undefined) {
@@ -171,6 +173,30 @@ function checkD1Databases(check: ConfigChecker, path: KeyPath, value: unknown): 
     check.requiredString([...path, index, "binding"], entry.binding);
     for (const key of ["database_name", "database_id", "preview_database_id", "migrations_dir", "migrations_table"]) {
       check.optionalString([...path, index, key], entry[key]);
+    }
+  }
+}
+
+function checkDurableObjects(check: ConfigChecker, path: KeyPath, value: unknown): void {
+  if (!check.optionalObject(path, value) || value === undefined) return;
+
+  for (const [index, entry] of bindingEntries(check, [...path, "bindings"], value.bindings)) {
+    check.requiredString([...path, "bindings", index, "name"], entry.name);
+    check.requiredString([...path, "bindings", index, "class_name"], entry.class_name);
+    check.optionalString([...path, "bindings", index, "script_name"], entry.script_name);
+    check.optionalString([...path, "bindings", index, "environment"], entry.environment);
+  }
+}
+
+function checkMigrations(check: ConfigChecker, path: KeyPath, value: unknown): void {
+  for (const [index, entry] of bindingEntries(check, path, value)) {
+    check.requiredString([...path, index, "tag"], entry.tag);
+    for (const key of ["new_classes", "new_sqlite_classes", "deleted_classes"]) {
+      check.optionalStringArray([...path, index, key], entry[key]);
+    }
+    for (const [renameIndex, rename] of bindingEntries(check, [...path, index, "renamed_classes"], entry.renamed_classes)) {
+      check.requiredString([...path, index, "renamed_classes", renameIndex, "from"], rename.from);
+      check.requiredString([...path, index, "renamed_classes", renameIndex, "to"], rename.to);
     }
   }
 }
