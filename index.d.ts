@@ -155,10 +155,18 @@ export interface D1ExecResult {
 }
 
 /**
- * Returns "sqlite" or "kv" for a class created by a migration, or throws
- * `DO_NO_MIGRATION`.
+ * Returns the backend and id key of a class created by a migration, or
+ * throws `DO_NO_MIGRATION`.
  */
-export declare function durableObjectClassStorage(storage: Storage, className: string): string
+export declare function durableObjectClassInfo(storage: Storage, className: string): DurableObjectClassInfo
+
+/** A class created by a config migration. */
+export interface DurableObjectClassInfo {
+  /** "sqlite" or "kv". */
+  storage: string
+  /** The key object ids derive from: the name the class was created with. */
+  namespaceKey: string
+}
 
 /** Keys and values returned by `getMany` and `list`, in key order. */
 export interface DurableObjectEntries {

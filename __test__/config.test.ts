@@ -676,13 +676,13 @@ describe("bindings", () => {
 
   test("unsupported bindings listed and warned once each", () => {
     const root = project({
-      "wrangler.jsonc": `{ "name": "u", "r2_buckets": [{ "binding": "R" }], "durable_objects": { "bindings": [] }, "ai": { "binding": "AI" }, "kv_namespaces": [] }`,
+      "wrangler.jsonc": `{ "name": "u", "r2_buckets": [{ "binding": "R" }], "queues": { "producers": [] }, "ai": { "binding": "AI" }, "kv_namespaces": [] }`,
     });
     const config = loadConfig({ cwd: root });
-    expect(config.unsupportedBindings).toEqual(["durable_objects", "r2_buckets", "ai"]);
+    expect(config.unsupportedBindings).toEqual(["queues", "r2_buckets", "ai"]);
     const { lines } = captureOutput(() => warnUnsupportedBindings(config));
     expect(lines).toEqual([
-      `[warn] "durable_objects" is not supported by bunflare yet; these bindings are left out of env worker=u key=durable_objects`,
+      `[warn] "queues" is not supported by bunflare yet; these bindings are left out of env worker=u key=queues`,
       `[warn] "r2_buckets" is not supported by bunflare yet; these bindings are left out of env worker=u key=r2_buckets`,
       `[warn] "ai" is not supported by bunflare yet; these bindings are left out of env worker=u key=ai`,
     ]);

@@ -420,7 +420,7 @@ test("unsupported bindings warn once", async () => {
     const cwd = workerDir({
       "wrangler.jsonc": wranglerConfig({
         r2_buckets: [{ binding: "BUCKET", bucket_name: "files" }],
-        durable_objects: { bindings: [{ name: "ROOM", class_name: "Room" }] },
+        queues: { producers: [{ binding: "JOBS", queue: "jobs" }] },
       }),
       "src/index.ts": `export default { fetch(r, env) { return Response.json(Object.keys(env)); } };`,
     });
@@ -431,7 +431,7 @@ test("unsupported bindings warn once", async () => {
     const warnings = errors.mock.calls.map((call) => String(call[0]));
 
     expect(warnings.filter((line) => line.includes(`"r2_buckets" bindings`))).toHaveLength(1);
-    expect(warnings.filter((line) => line.includes(`"durable_objects" bindings`))).toHaveLength(1);
+    expect(warnings.filter((line) => line.includes(`"queues" bindings`))).toHaveLength(1);
     expect(await (await handle.fetch("/")).json()).toEqual([]);
   } finally {
     errors.mockRestore();

@@ -253,13 +253,26 @@ function rpcPromise(read: () => Promise<unknown>, call: (args: unknown[]) => Pro
   });
 }
 
-/** Wraps the promise of a call's result so that its members can be pipelined. */
-function pipelined(result: Promise<unknown>): unknown {
+/**
+ * The prototype of RPC promises: Promise.prototype, plus any other string
+ * member read as a pipelined RPC promise for that member of the result.
+ */
+const RPC_PROMISE_PROTOTYPE: object = new Proxy(Promise.prototype, {
+  get(target, name, receiver) {
+    if (typeof name === "symbol" || name in target) return Reflect.get(target, name, receiver);
+    return remoteMember(receiver as Promise<unknown>, name, false);
+  },
+});
+
+/**
+ * Wraps the promise of a call's result so that its members can be
+ * pipelined. It stays a real Promise, as production's RpcPromise is; only
+ * its prototype changes.
+ */
+function pipelined(result: Promise<unknown>): Promise<unknown> {
   // A pipelined chain handles the rejection at its end; the intermediate
   // promise must not also report it as unhandled.
   result.catch(() => {});
-  return rpcPromise(
-    () => result,
-    () => Promise.reject(new TypeError("The result of an RPC call is not a function")),
-  );
+  Object.setPrototypeOf(result, RPC_PROMISE_PROTOTYPE);
+  return result;
 }

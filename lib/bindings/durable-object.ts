@@ -24,8 +24,26 @@ const ID_BODY_BYTES = 24;
 /** The exports of the loaded Worker module, where classes are looked up by name. */
 let workerExports: Record<string, unknown> = {};
 
-/** Every object host in this process, by class name then id. */
-const hostsByClass = new Map<string, Map<string, ObjectHost>>();
+/**
+ * Every object host in this process: by data directory, class name, then
+ * id. Namespaces rebuilt on reload find the same hosts, so each object has
+ * one instance and one open file however often env is rebuilt.
+ */
+const hostTables = new Map<Storage, Map<string, Map<string, ObjectHost>>>();
+
+function hostsOf(storage: Storage, className: string): Map<string, ObjectHost> {
+  let byClass = hostTables.get(storage);
+  if (!byClass) {
+    byClass = new Map();
+    hostTables.set(storage, byClass);
+  }
+  let hosts = byClass.get(className);
+  if (!hosts) {
+    hosts = new Map();
+    byClass.set(className, hosts);
+  }
+  return hosts;
+}
 
 /**
  * Records the loaded Worker's exports, so objects are constructed from its
@@ -40,13 +58,15 @@ export function setDurableObjectExports(exports: Record<string, unknown>): void 
 /** Evicts the object behind `stubOrId` now, as an idle eviction would; for tests. */
 export function evictDurableObject(stubOrId: DurableObjectStub | DurableObjectId): void {
   const id = stubOrId instanceof DurableObjectId ? stubOrId : (stubOrId as DurableObjectStub).id;
-  hostsByClass.get(id._className)?.get(id.toString())?.evict();
+  for (const byClass of hostTables.values()) byClass.get(id._className)?.get(id.toString())?.evict();
 }
 
 /** Evicts every object in this process, committing their pending writes. */
 export function evictAllDurableObjects(): void {
-  for (const hosts of hostsByClass.values()) {
-    for (const host of [...hosts.values()]) host.evict();
+  for (const byClass of hostTables.values()) {
+    for (const hosts of byClass.values()) {
+      for (const host of [...hosts.values()]) host.evict();
+    }
   }
 }
 
@@ -55,8 +75,8 @@ function hexOf(bytes: Uint8Array): string {
 }
 
 /** The bytes that tie an id body to its namespace, so ids of other classes are rejected. */
-function namespaceTag(className: string, body: Uint8Array): Uint8Array {
-  const hash = createHash("sha256").update(`bunflare-do-tag:${className}:`).update(body).digest();
+function namespaceTag(namespaceKey: string, body: Uint8Array): Uint8Array {
+  const hash = createHash("sha256").update(`bunflare-do-tag:${namespaceKey}:`).update(body).digest();
   return hash.subarray(0, 32 - ID_BODY_BYTES);
 }
 
@@ -118,7 +138,7 @@ export class DurableObjectNamespace {
   idFromName(name: string): DurableObjectId {
     const text = String(name);
     const digest = createHash("sha256")
-      .update(`bunflare-do-name:${this.#context.className}:${this.#jurisdiction ?? ""}:`)
+      .update(`bunflare-do-name:${this.#context.namespaceKey}:${this.#jurisdiction ?? ""}:`)
       .update(text)
       .digest();
     return this.#makeId(digest.subarray(0, ID_BODY_BYTES), text);
@@ -137,7 +157,7 @@ export class DurableObjectNamespace {
     const hex = String(id);
     callNative(() => native.validateDurableObjectId(hex));
     const bytes = Buffer.from(hex, "hex");
-    const expected = namespaceTag(this.#context.className, bytes.subarray(0, ID_BODY_BYTES));
+    const expected = namespaceTag(this.#context.namespaceKey, bytes.subarray(0, ID_BODY_BYTES));
     if (!Buffer.from(expected).equals(bytes.subarray(ID_BODY_BYTES))) {
       // NOTE: the wording is bunflare's; production rejects such ids with a TypeError too.
       throw new TypeError(`Invalid Durable Object ID: ${hex} is not an ID of class ${this.#context.className}`);
@@ -171,21 +191,18 @@ export class DurableObjectNamespace {
   #makeId(body: Uint8Array, name: string | undefined): DurableObjectId {
     const bytes = new Uint8Array(32);
     bytes.set(body, 0);
-    bytes.set(namespaceTag(this.#context.className, body), ID_BODY_BYTES);
+    bytes.set(namespaceTag(this.#context.namespaceKey, body), ID_BODY_BYTES);
     return new DurableObjectId(this.#context.className, hexOf(bytes), name);
   }
 
   #host(id: DurableObjectId): ObjectHost {
-    const className = this.#context.className;
-    let hosts = hostsByClass.get(className);
-    if (!hosts) {
-      hosts = new Map();
-      hostsByClass.set(className, hosts);
-    }
+    const hosts = hostsOf(this.#context.storage, this.#context.className);
     const key = id.toString();
     let host = hosts.get(key);
     if (!host) {
-      host = new ObjectHost(this.#context, id, (evicted) => hosts!.delete(String(evicted.id)));
+      // Hosts stay in the table after eviction: stubs made earlier keep
+      // pointing at them, and one host per id keeps one instance per id.
+      host = new ObjectHost(this.#context, id);
       hosts.set(key, host);
     }
     return host;
@@ -244,10 +261,11 @@ export function createDurableObjectNamespace(
   className: string,
   env: () => Record<string, unknown>,
 ): DurableObjectNamespace {
-  const backend = callNative(() => native.durableObjectClassStorage(storage, className));
-  log.debug("durable objects: namespace opened", { class: className, storage: backend });
+  const info = callNative(() => native.durableObjectClassInfo(storage, className));
+  log.debug("durable objects: namespace opened", { class: className, storage: info.storage });
   return new DurableObjectNamespace({
     className,
+    namespaceKey: info.namespaceKey,
     storage,
     env,
     resolveClass: () => {

@@ -31,6 +31,8 @@ export type DurableObjectClass = new (state: DurableObjectState, env: Record<str
 /** What an object needs from its namespace. */
 export interface ObjectContext {
   className: string;
+  /** The key ids derive from; it stays the same when the class is renamed. */
+  namespaceKey: string;
   storage: Storage;
   /** Returns the class exported by the loaded Worker, or throws when it is missing. */
   resolveClass(): DurableObjectClass;
@@ -99,7 +101,6 @@ export class ObjectHost implements StorageHost {
   constructor(
     private readonly context: ObjectContext,
     readonly id: ObjectIdLike,
-    private readonly onEvicted: (host: ObjectHost) => void,
   ) {}
 
   get className(): string {
@@ -285,7 +286,6 @@ export class ObjectHost implements StorageHost {
     this.#dirty = false;
     for (const waiter of this.#commitWaiters.splice(0)) waiter.resolve();
     log.debug("durable object: evicted", { class: this.className, id: String(this.id) });
-    this.onEvicted(this);
   }
 
   #closeStore(how: "close" | "abort"): void {

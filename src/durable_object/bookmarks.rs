@@ -79,15 +79,28 @@ pub fn apply_pending_restore(store: &ObjectStore) -> Result<(), DoError> {
         return Ok(());
     };
     let image = image_of(store, bookmark)?;
-    let mut connection = store.database.lock();
-    restore_image(&mut connection, &image)
+    let connection = store.database.lock();
+    restore_image(&connection, &image)
 }
 
 /// Copies every table of a database image over the main database, in one transaction.
-fn restore_image(connection: &mut Connection, image: &[u8]) -> Result<(), DoError> {
-    connection.execute_batch("ATTACH DATABASE ':memory:' AS _cf_restore")?;
+///
+/// The image is written to a temporary file and attached, because SQLite
+/// attaches files (an attached in-memory schema cannot be deserialized into
+/// on every build).
+fn restore_image(connection: &Connection, image: &[u8]) -> Result<(), DoError> {
+    let file = std::env::temp_dir().join(format!(
+        "bunflare-restore-{}-{}.sqlite",
+        std::process::id(),
+        crate::clock::now_ms()
+    ));
+    std::fs::write(&file, image).map_err(|error| DoError::Migration(format!("{}: {error}", file.display())))?;
+    let attached = connection.execute("ATTACH DATABASE ?1 AS _cf_restore", [file.display().to_string()]);
+    if let Err(error) = attached {
+        let _ = std::fs::remove_file(&file);
+        return Err(error.into());
+    }
     let result = (|| -> Result<(), DoError> {
-        connection.deserialize_read_exact("_cf_restore", image, image.len(), true)?;
         crate::storage::write_transaction(connection, |connection| -> Result<(), DoError> {
             let old: Vec<(String, String)> = connection
                 .prepare("SELECT type, name FROM main.sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")?
@@ -112,5 +125,28 @@ fn restore_image(connection: &mut Connection, image: &[u8]) -> Result<(), DoErro
         })
     })();
     connection.execute_batch("DETACH DATABASE _cf_restore")?;
+    let _ = std::fs::remove_file(&file);
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn restore_replaces_tables_and_rows() {
+        let mut source = Connection::open_in_memory().unwrap();
+        source.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1); CREATE INDEX t_x ON t (x);").unwrap();
+        let image = source.serialize(MAIN_DB).unwrap().to_vec();
+
+        let target = Connection::open_in_memory().unwrap();
+        target.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2); CREATE TABLE extra (y);").unwrap();
+        restore_image(&target, &image).unwrap();
+        let count: i64 = target.query_row("SELECT count(*) FROM t", [], |row| row.get(0)).unwrap();
+        assert_eq!(count, 1);
+        let extra: i64 = target
+            .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'extra'", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(extra, 0);
+    }
 }

@@ -78,19 +78,25 @@ fn parse_migrations(json: &str) -> Result<Vec<Migration>, DoError> {
         .collect()
 }
 
+/// Returns the backend of `class` and the key its ids derive from, or
+/// production's error for a class that no migration created.
+pub fn class_info(data: &DataDir, class: &str) -> Result<(StorageKind, String), DoError> {
+    let connection = data.main().lock();
+    let row: Option<(String, String)> = connection
+        .prepare_cached("SELECT storage, namespace_key FROM do_classes WHERE class = ?1")?
+        .query_row([class], |row| Ok((row.get(0)?, row.get(1)?)))
+        .optional()?;
+    match row {
+        Some((storage, key)) if storage == "sqlite" => Ok((StorageKind::Sqlite, key)),
+        Some((_, key)) => Ok((StorageKind::Kv, key)),
+        None => Err(DoError::NoMigration { class: class.to_string() }),
+    }
+}
+
 /// Returns the backend of `class`, or production's error for a class that
 /// no migration created.
 pub fn class_storage_kind(data: &DataDir, class: &str) -> Result<StorageKind, DoError> {
-    let connection = data.main().lock();
-    let kind: Option<String> = connection
-        .prepare_cached("SELECT storage FROM do_classes WHERE class = ?1")?
-        .query_row([class], |row| row.get(0))
-        .optional()?;
-    match kind.as_deref() {
-        Some("sqlite") => Ok(StorageKind::Sqlite),
-        Some(_) => Ok(StorageKind::Kv),
-        None => Err(DoError::NoMigration { class: class.to_string() }),
-    }
+    Ok(class_info(data, class)?.0)
 }
 
 fn class_exists(connection: &Connection, class: &str) -> Result<bool, DoError> {
@@ -135,7 +141,10 @@ pub fn apply_migrations(data: &DataDir, json: &str) -> Result<Vec<String>, DoErr
                         migration.tag
                     )));
                 }
-                connection.execute("INSERT INTO do_classes (class, storage) VALUES (?1, ?2)", params![class, kind.as_str()])?;
+                connection.execute(
+                    "INSERT INTO do_classes (class, storage, namespace_key) VALUES (?1, ?2, ?1)",
+                    params![class, kind.as_str()],
+                )?;
             }
 
             for rename in &migration.renamed_classes {

@@ -18,7 +18,7 @@ mod classes;
 mod kv;
 mod sql;
 
-pub use classes::{apply_migrations, class_storage_kind, StorageKind};
+pub use classes::{apply_migrations, class_info, class_storage_kind, StorageKind};
 
 use crate::errors::{to_napi, ErrorCode, StorageError};
 use crate::storage::{retry_busy, DataDir, Database, Storage};
@@ -554,12 +554,21 @@ pub fn apply_durable_object_migrations(storage: &Storage, migrations_json: Strin
     apply_migrations(&storage.data, &migrations_json).map_err(to_napi)
 }
 
-/// Returns "sqlite" or "kv" for a class created by a migration, or throws
-/// `DO_NO_MIGRATION`.
+/// A class created by a config migration.
+#[napi(object)]
+pub struct DurableObjectClassInfo {
+    /// "sqlite" or "kv".
+    pub storage: String,
+    /// The key object ids derive from: the name the class was created with.
+    pub namespace_key: String,
+}
+
+/// Returns the backend and id key of a class created by a migration, or
+/// throws `DO_NO_MIGRATION`.
 #[napi]
-pub fn durable_object_class_storage(storage: &Storage, class_name: String) -> napi::Result<String> {
-    let kind = class_storage_kind(&storage.data, &class_name).map_err(to_napi)?;
-    Ok(kind.as_str().to_string())
+pub fn durable_object_class_info(storage: &Storage, class_name: String) -> napi::Result<DurableObjectClassInfo> {
+    let (kind, namespace_key) = class_info(&storage.data, &class_name).map_err(to_napi)?;
+    Ok(DurableObjectClassInfo { storage: kind.as_str().to_string(), namespace_key })
 }
 
 /// Validates a Durable Object id string (64 hex digits).

@@ -21,13 +21,16 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX kv_entries_expiration ON kv_entries (expiration) WHERE expiration IS NOT NULL;",
     // 2: Durable Objects. `do_classes` holds each class a config migration
-    // created, with its backend ('kv' or 'sqlite'); `do_migration_tags` the
+    // created, with its backend ('kv' or 'sqlite') and the key its object ids
+    // derive from (the name it was created with, kept across renames so ids
+    // stay valid); `do_migration_tags` the
     // applied migration tags. `do_alarms` holds one alarm per object, in ms
     // since the epoch, indexed by time for the scheduler. `do_bookmarks`
     // holds the database snapshots that point-in-time bookmarks name.
     "CREATE TABLE do_classes (
         class TEXT PRIMARY KEY,
-        storage TEXT NOT NULL CHECK (storage IN ('kv', 'sqlite'))
+        storage TEXT NOT NULL CHECK (storage IN ('kv', 'sqlite')),
+        namespace_key TEXT NOT NULL
     );
     CREATE TABLE do_migration_tags (tag TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);
     CREATE TABLE do_alarms (
