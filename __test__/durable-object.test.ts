@@ -42,7 +42,14 @@ async function start(extra: Record<string, unknown> = {}, dir?: string) {
   return { handle, cwd, counter: env.COUNTER, room: env.ROOM };
 }
 
-type Stub = DurableObjectStub & Record<string, (...args: unknown[]) => Promise<unknown>>;
+/** The fixture's RPC methods, as a stub exposes them. */
+type RpcMethod = (...args: any[]) => Promise<any>;
+type Stub = DurableObjectStub & {
+  [method in
+    | "run" | "increment" | "constructionCount" | "idName" | "envKeys" | "get" | "put" | "getUser" | "greeter"
+    | "callBack" | "mutate" | "throwRange" | "noSuchMethod" | "notCloneable" | "blockThenThrow" | "slowThenRead"
+    | "post"]: RpcMethod;
+};
 
 function stubOf(namespace: DurableObjectNamespace, name = "test"): Stub {
   return namespace.getByName(name) as Stub;
@@ -207,7 +214,7 @@ describe("lifecycle", () => {
   test("one instance per id", async () => {
     const { counter } = await start();
     await stubOf(counter, "a").increment();
-    await counter.getByName("a")["increment"]!();
+    await (counter.getByName("a") as Stub).increment();
     expect(await stubOf(counter, "a").constructionCount()).toBe(1);
     expect(await stubOf(counter, "a").envKeys()).toEqual(["COUNTER", "ROOM"]);
   });
