@@ -12,7 +12,7 @@
 /** Base class of objects that are passed by reference over RPC. */
 export class RpcTarget {}
 
-/** Where a stub's calls go: a Durable Object's delivery queue, or a local RpcTarget. */
+/** The receiver of a stub's calls: a Durable Object's delivery queue, or a local RpcTarget. */
 export interface RemoteTarget {
   /** Reads a property of the target; the value is already cloned for the caller. */
   get(name: string): Promise<unknown>;
@@ -148,7 +148,9 @@ export function callReceiverMethod(receiver: object, name: string, args: unknown
   return (member as (...a: unknown[]) => unknown).apply(receiver, args);
 }
 
-/** A remote target that calls an `RpcTarget` in this process. */
+/** Builds the remote target that calls an `RpcTarget` in this process. */
+// NOTE: production delivers calls on an RpcTarget returned by a Durable
+// Object through that object's input gate; here they run at once.
 function localRemote(target: object): RemoteTarget {
   return {
     get: (name) => settleForCaller(() => readReceiverMember(target, name)),
@@ -167,9 +169,9 @@ function functionStub(fn: (...args: unknown[]) => unknown): (...args: unknown[])
 }
 
 /**
- * Builds a stub for `remote`. `own` holds members the stub answers itself
- * (a Durable Object stub's `id`, `name` and `fetch`); every other string
- * member is a pipelined RPC promise for that remote property or method.
+ * Builds a stub for `remote`. `own` contains the members the stub returns
+ * itself (a Durable Object stub's `id`, `name` and `fetch`). Every other
+ * string member is a pipelined RPC promise for that remote property or method.
  */
 export function createStub(remote: RemoteTarget, own: Record<string, unknown> = {}): Record<string, unknown> {
   return new Proxy(own, {
@@ -212,7 +214,7 @@ function remoteOf(holder: unknown): RemoteTarget | null {
 }
 
 /**
- * An RPC promise for member `name` of what `parent` resolves to. Awaiting it
+ * Builds an RPC promise for member `name` of what `parent` resolves to. Awaiting it
  * reads the member; calling it calls the member as a method. Reading a
  * member of it pipelines: `stub.getUser().name` resolves to the returned
  * user's `name` without awaiting the user first.

@@ -2,7 +2,7 @@
 // and stubs, as the Workers runtime exposes them.
 //
 // Each namespace (a class) keeps one `ObjectHost` per object id in this
-// process; the host constructs the instance lazily and runs every event
+// process. The host constructs the instance lazily and runs every event
 // through the input and output gates (lib/durable-object/instance.ts).
 // Stubs speak `fetch` and RPC (lib/rpc.ts).
 
@@ -74,7 +74,7 @@ function hexOf(bytes: Uint8Array): string {
   return Buffer.from(bytes).toString("hex");
 }
 
-/** The bytes that tie an id body to its namespace, so ids of other classes are rejected. */
+/** Computes the bytes that tie an id body to its namespace, so ids of other classes are rejected. */
 function namespaceTag(namespaceKey: string, body: Uint8Array): Uint8Array {
   const hash = createHash("sha256").update(`bunflare-do-tag:${namespaceKey}:`).update(body).digest();
   return hash.subarray(0, 32 - ID_BODY_BYTES);

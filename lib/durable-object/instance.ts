@@ -28,7 +28,7 @@ export const IDLE_EVICTION_MS = 70_000;
 /** A Durable Object class as user code exports it. */
 export type DurableObjectClass = new (state: DurableObjectState, env: Record<string, unknown>) => object;
 
-/** What an object needs from its namespace. */
+/** The namespace's side of an object: class, storage and env. */
 export interface ObjectContext {
   className: string;
   /** The key ids derive from; it stays the same when the class is renamed. */
@@ -39,7 +39,7 @@ export interface ObjectContext {
   env(): Record<string, unknown>;
 }
 
-/** The `id` an object sees as `ctx.id`; the namespace's `DurableObjectId`. */
+/** The namespace's `DurableObjectId`, as `ctx.id` exposes it. */
 export interface ObjectIdLike {
   toString(): string;
   readonly name?: string;
@@ -89,7 +89,7 @@ export class ObjectHost implements StorageHost {
   readonly #blockerWaiters: (() => void)[] = [];
   /** Set by a storage operation; cleared when the turn ends. */
   #storageTurn = false;
-  /** Whether the implicit transaction holds writes that are not committed. */
+  /** Whether the implicit transaction contains writes that are not committed. */
   #dirty = false;
   #turnEndScheduled = false;
   /** Responses waiting for the pending commit (the output gate). */
@@ -241,6 +241,8 @@ export class ObjectHost implements StorageHost {
   }
 
   /** Runs `callback` with the input gate closed; a rejection resets the object. */
+  // NOTE: production also resets the object when the callback runs longer
+  // than 30 seconds; here it may run as long as it likes.
   async blockConcurrencyWhile<T>(callback: () => Promise<T> | T): Promise<T> {
     this.#blockers += 1;
     try {

@@ -45,6 +45,9 @@ export interface StorageHost {
   hasAlarmHandler(): boolean;
 }
 
+// NOTE: `allowConcurrency`, `allowUnconfirmed` and `noCache` are accepted
+// and ignored: every operation closes the input gate, waits for the output
+// gate and uses the cache.
 export interface DurableObjectGetOptions {
   allowConcurrency?: boolean;
   noCache?: boolean;

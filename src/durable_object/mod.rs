@@ -180,7 +180,7 @@ pub fn validate_object_id(id: &str) -> Result<(), DoError> {
     }
 }
 
-/// The file of one object, or `None` for an in-memory data directory.
+/// Returns the file of one object, or `None` for an in-memory data directory.
 fn object_path(root: Option<&std::path::Path>, class: &str, id: &str) -> Option<PathBuf> {
     root.map(|root| root.join("do").join(class).join(format!("{}.sqlite", id.to_ascii_lowercase())))
 }
@@ -336,7 +336,7 @@ impl DurableObjectStore {
         Ok(DurableObjectStore { store: Some(store), data: storage.data.clone(), class: class_name, id })
     }
 
-    /// Whether the class is SQLite-backed (`new_sqlite_classes`).
+    /// Returns whether the class is SQLite-backed (`new_sqlite_classes`).
     #[napi(getter)]
     pub fn sqlite(&self) -> bool {
         self.store.as_ref().map(|s| s.kind == StorageKind::Sqlite).unwrap_or(false)
@@ -470,7 +470,7 @@ impl DurableObjectStore {
         })
     }
 
-    /// The database file's size in bytes.
+    /// Returns the database file's size in bytes.
     #[napi(getter)]
     pub fn database_size(&mut self) -> napi::Result<f64> {
         let store = self.store()?;

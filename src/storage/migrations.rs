@@ -20,7 +20,7 @@ pub const MIGRATIONS: &[&str] = &[
         UNIQUE (namespace, key)
     );
     CREATE INDEX kv_entries_expiration ON kv_entries (expiration) WHERE expiration IS NOT NULL;",
-    // 2: Durable Objects. `do_classes` holds each class a config migration
+    // 2: Durable Objects. `do_classes` contains each class a config migration
     // created, with its backend ('kv' or 'sqlite') and the key its object ids
     // derive from (the name it was created with, kept across renames so ids
     // stay valid); `do_migration_tags` the

@@ -35,7 +35,7 @@ export interface Message {
   sentAt: string;
 }
 
-/** Longest message text accepted, in characters. */
+/** Maximum message text length, in characters. */
 const MAX_TEXT_LENGTH = 2000;
 
 /** A chat room whose messages live in the object's own SQLite database. */
