@@ -37,7 +37,7 @@ export declare class DurableObjectStore {
    * class must have been created by a config migration.
    */
   constructor(storage: Storage, className: string, id: string)
-  /** Whether the class is SQLite-backed (`new_sqlite_classes`). */
+  /** Returns whether the class is SQLite-backed (`new_sqlite_classes`). */
   get sqlite(): boolean
   /** Returns one value's serialized bytes, or null when the key is absent. */
   get(key: string): Buffer | null
@@ -65,7 +65,7 @@ export declare class DurableObjectStore {
   endTransaction(depth: number, commit: boolean): void
   /** Runs SQL with JSON-encoded bindings and returns all of its rows. */
   sqlExec(query: string, bindingsJson?: string | undefined | null): DurableObjectSqlResult
-  /** The database file's size in bytes. */
+  /** Returns the database file's size in bytes. */
   get databaseSize(): number
   /** Returns the alarm time in milliseconds since the epoch, or null. */
   getAlarm(): number | null

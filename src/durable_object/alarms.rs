@@ -15,7 +15,12 @@ pub fn get(database: &Database, class: &str, id: &str) -> Result<Option<f64>, Do
 }
 
 /// Sets the alarm to `scheduled_time` (ms since the epoch), or deletes it for `None`.
-pub fn set(database: &Database, class: &str, id: &str, scheduled_time: Option<f64>) -> Result<(), DoError> {
+pub fn set(
+    database: &Database,
+    class: &str,
+    id: &str,
+    scheduled_time: Option<f64>,
+) -> Result<(), DoError> {
     match scheduled_time {
         Some(time) if !time.is_finite() => Err(DoError::InvalidAlarm),
         Some(time) => database.write(|connection| {

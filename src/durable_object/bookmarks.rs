@@ -52,7 +52,9 @@ pub fn for_time(store: &ObjectStore, time: i64) -> Result<String, DoError> {
         )?
         .query_row(params![class, id, time], |row| row.get(0))
         .optional()?;
-    found.ok_or_else(|| DoError::InvalidBookmark { bookmark: format!("no bookmark at or before {time}") })
+    found.ok_or_else(|| DoError::InvalidBookmark {
+        bookmark: format!("no bookmark at or before {time}"),
+    })
 }
 
 /// Records `bookmark` as the state to restore at the next open, and returns
@@ -67,10 +69,14 @@ pub fn schedule_restore(store: &mut ObjectStore, bookmark: &str) -> Result<Strin
 fn image_of(store: &ObjectStore, bookmark: &str) -> Result<Vec<u8>, DoError> {
     let connection = store.data.main().lock();
     let found = connection
-        .prepare_cached("SELECT image FROM do_bookmarks WHERE class = ?1 AND object_id = ?2 AND bookmark = ?3")?
+        .prepare_cached(
+            "SELECT image FROM do_bookmarks WHERE class = ?1 AND object_id = ?2 AND bookmark = ?3",
+        )?
         .query_row(params![store.class, store.id, bookmark], |row| row.get(0))
         .optional()?;
-    found.ok_or_else(|| DoError::InvalidBookmark { bookmark: bookmark.to_string() })
+    found.ok_or_else(|| DoError::InvalidBookmark {
+        bookmark: bookmark.to_string(),
+    })
 }
 
 /// Replaces the object's data with the scheduled bookmark's snapshot, if any.
@@ -94,20 +100,29 @@ fn restore_image(connection: &Connection, image: &[u8]) -> Result<(), DoError> {
         std::process::id(),
         crate::clock::now_ms()
     ));
-    std::fs::write(&file, image).map_err(|error| DoError::Migration(format!("{}: {error}", file.display())))?;
-    let attached = connection.execute("ATTACH DATABASE ?1 AS _cf_restore", [file.display().to_string()]);
+    std::fs::write(&file, image)
+        .map_err(|error| DoError::Migration(format!("{}: {error}", file.display())))?;
+    let attached = connection.execute(
+        "ATTACH DATABASE ?1 AS _cf_restore",
+        [file.display().to_string()],
+    );
     if let Err(error) = attached {
         let _ = std::fs::remove_file(&file);
         return Err(error.into());
     }
-    let result = (|| -> Result<(), DoError> {
-        crate::storage::write_transaction(connection, |connection| -> Result<(), DoError> {
+    let result = crate::storage::write_transaction(
+        connection,
+        |connection| -> Result<(), DoError> {
             let old: Vec<(String, String)> = connection
                 .prepare("SELECT type, name FROM main.sqlite_schema WHERE type IN ('table', 'view') AND name NOT LIKE 'sqlite\\_%' ESCAPE '\\'")?
                 .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
                 .collect::<Result<_, _>>()?;
             for (kind, name) in old {
-                connection.execute_batch(&format!("DROP {} main.\"{}\"", kind.to_uppercase(), name.replace('"', "\"\"")))?;
+                connection.execute_batch(&format!(
+                    "DROP {} main.\"{}\"",
+                    kind.to_uppercase(),
+                    name.replace('"', "\"\"")
+                ))?;
             }
             let new: Vec<(String, String, Option<String>)> = connection
                 .prepare("SELECT type, name, sql FROM _cf_restore.sqlite_schema WHERE name NOT LIKE 'sqlite\\_%' ESCAPE '\\' ORDER BY type = 'table' DESC")?
@@ -118,12 +133,14 @@ fn restore_image(connection: &Connection, image: &[u8]) -> Result<(), DoError> {
                 connection.execute_batch(sql)?;
                 if kind == "table" {
                     let quoted = name.replace('"', "\"\"");
-                    connection.execute_batch(&format!("INSERT INTO main.\"{quoted}\" SELECT * FROM _cf_restore.\"{quoted}\""))?;
+                    connection.execute_batch(&format!(
+                        "INSERT INTO main.\"{quoted}\" SELECT * FROM _cf_restore.\"{quoted}\""
+                    ))?;
                 }
             }
             Ok(())
-        })
-    })();
+        },
+    );
     connection.execute_batch("DETACH DATABASE _cf_restore")?;
     let _ = std::fs::remove_file(&file);
     result
@@ -136,16 +153,30 @@ mod tests {
     #[test]
     fn restore_replaces_tables_and_rows() {
         let mut source = Connection::open_in_memory().unwrap();
-        source.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1); CREATE INDEX t_x ON t (x);").unwrap();
+        source
+            .execute_batch(
+                "CREATE TABLE t (x); INSERT INTO t VALUES (1); CREATE INDEX t_x ON t (x);",
+            )
+            .unwrap();
         let image = source.serialize(MAIN_DB).unwrap().to_vec();
 
         let target = Connection::open_in_memory().unwrap();
-        target.execute_batch("CREATE TABLE t (x); INSERT INTO t VALUES (1), (2); CREATE TABLE extra (y);").unwrap();
+        target
+            .execute_batch(
+                "CREATE TABLE t (x); INSERT INTO t VALUES (1), (2); CREATE TABLE extra (y);",
+            )
+            .unwrap();
         restore_image(&target, &image).unwrap();
-        let count: i64 = target.query_row("SELECT count(*) FROM t", [], |row| row.get(0)).unwrap();
+        let count: i64 = target
+            .query_row("SELECT count(*) FROM t", [], |row| row.get(0))
+            .unwrap();
         assert_eq!(count, 1);
         let extra: i64 = target
-            .query_row("SELECT count(*) FROM sqlite_schema WHERE name = 'extra'", [], |row| row.get(0))
+            .query_row(
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'extra'",
+                [],
+                |row| row.get(0),
+            )
             .unwrap();
         assert_eq!(extra, 0);
     }

@@ -43,26 +43,34 @@ struct Migration {
 fn strings(entry: &serde_json::Value, key: &str) -> Vec<String> {
     entry[key]
         .as_array()
-        .map(|items| items.iter().filter_map(|item| item.as_str().map(String::from)).collect())
+        .map(|items| {
+            items
+                .iter()
+                .filter_map(|item| item.as_str().map(String::from))
+                .collect()
+        })
         .unwrap_or_default()
 }
 
 fn parse_migrations(json: &str) -> Result<Vec<Migration>, DoError> {
-    let entries: Vec<serde_json::Value> =
-        serde_json::from_str(json).map_err(|error| DoError::Migration(format!("invalid migrations: {error}")))?;
+    let entries: Vec<serde_json::Value> = serde_json::from_str(json)
+        .map_err(|error| DoError::Migration(format!("invalid migrations: {error}")))?;
     entries
         .iter()
         .map(|entry| {
-            let tag = entry["tag"]
-                .as_str()
-                .ok_or_else(|| DoError::Migration("each migration needs a \"tag\" string".into()))?;
+            let tag = entry["tag"].as_str().ok_or_else(|| {
+                DoError::Migration("each migration needs a \"tag\" string".into())
+            })?;
             let renamed_classes = entry["renamed_classes"]
                 .as_array()
                 .map(|items| {
                     items
                         .iter()
                         .filter_map(|item| {
-                            Some(Rename { from: item["from"].as_str()?.to_string(), to: item["to"].as_str()?.to_string() })
+                            Some(Rename {
+                                from: item["from"].as_str()?.to_string(),
+                                to: item["to"].as_str()?.to_string(),
+                            })
                         })
                         .collect()
                 })
@@ -89,7 +97,9 @@ pub fn class_info(data: &DataDir, class: &str) -> Result<(StorageKind, String), 
     match row {
         Some((storage, key)) if storage == "sqlite" => Ok((StorageKind::Sqlite, key)),
         Some((_, key)) => Ok((StorageKind::Kv, key)),
-        None => Err(DoError::NoMigration { class: class.to_string() }),
+        None => Err(DoError::NoMigration {
+            class: class.to_string(),
+        }),
     }
 }
 
@@ -133,7 +143,10 @@ pub fn apply_migrations(data: &DataDir, json: &str) -> Result<Vec<String>, DoErr
             }
 
             let created = migration.new_classes.iter().map(|c| (c, StorageKind::Kv));
-            let created_sqlite = migration.new_sqlite_classes.iter().map(|c| (c, StorageKind::Sqlite));
+            let created_sqlite = migration
+                .new_sqlite_classes
+                .iter()
+                .map(|c| (c, StorageKind::Sqlite));
             for (class, kind) in created.chain(created_sqlite) {
                 if class_exists(connection, class)? {
                     return Err(DoError::Migration(format!(
@@ -160,9 +173,18 @@ pub fn apply_migrations(data: &DataDir, json: &str) -> Result<Vec<String>, DoErr
                         migration.tag, rename.from, rename.to
                     )));
                 }
-                connection.execute("UPDATE do_classes SET class = ?2 WHERE class = ?1", params![rename.from, rename.to])?;
-                connection.execute("UPDATE do_alarms SET class = ?2 WHERE class = ?1", params![rename.from, rename.to])?;
-                connection.execute("UPDATE do_bookmarks SET class = ?2 WHERE class = ?1", params![rename.from, rename.to])?;
+                connection.execute(
+                    "UPDATE do_classes SET class = ?2 WHERE class = ?1",
+                    params![rename.from, rename.to],
+                )?;
+                connection.execute(
+                    "UPDATE do_alarms SET class = ?2 WHERE class = ?1",
+                    params![rename.from, rename.to],
+                )?;
+                connection.execute(
+                    "UPDATE do_bookmarks SET class = ?2 WHERE class = ?1",
+                    params![rename.from, rename.to],
+                )?;
                 if let Some(folder) = &folder {
                     let (from, to) = (folder.join(&rename.from), folder.join(&rename.to));
                     if from.exists() {
@@ -179,7 +201,8 @@ pub fn apply_migrations(data: &DataDir, json: &str) -> Result<Vec<String>, DoErr
                     )));
                 }
                 for table in ["do_classes", "do_alarms", "do_bookmarks"] {
-                    connection.execute(&format!("DELETE FROM {table} WHERE class = ?1"), [class])?;
+                    connection
+                        .execute(&format!("DELETE FROM {table} WHERE class = ?1"), [class])?;
                 }
                 if let Some(folder) = &folder {
                     let path = folder.join(class);
@@ -213,8 +236,14 @@ mod tests {
                        {"tag":"v2","renamed_classes":[{"from":"A","to":"C"}],"deleted_classes":["B"]}]"#;
         assert_eq!(apply_migrations(&data, json).unwrap(), ["v1", "v2"]);
         assert_eq!(class_storage_kind(&data, "C").unwrap(), StorageKind::Sqlite);
-        assert!(matches!(class_storage_kind(&data, "A"), Err(DoError::NoMigration { .. })));
-        assert!(matches!(class_storage_kind(&data, "B"), Err(DoError::NoMigration { .. })));
+        assert!(matches!(
+            class_storage_kind(&data, "A"),
+            Err(DoError::NoMigration { .. })
+        ));
+        assert!(matches!(
+            class_storage_kind(&data, "B"),
+            Err(DoError::NoMigration { .. })
+        ));
         // Applied tags are skipped on the next start.
         assert!(apply_migrations(&data, json).unwrap().is_empty());
     }
@@ -222,7 +251,11 @@ mod tests {
     #[test]
     fn renaming_a_missing_class_fails() {
         let data = DataDir::open(None).unwrap();
-        let error = apply_migrations(&data, r#"[{"tag":"v1","renamed_classes":[{"from":"X","to":"Y"}]}]"#).unwrap_err();
+        let error = apply_migrations(
+            &data,
+            r#"[{"tag":"v1","renamed_classes":[{"from":"X","to":"Y"}]}]"#,
+        )
+        .unwrap_err();
         assert!(matches!(error, DoError::Migration(_)), "{error}");
     }
 }

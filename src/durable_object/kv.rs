@@ -6,7 +6,8 @@ use super::{DoError, StorageKind, MAX_KEYS_PER_CALL, MAX_KEY_BYTES, MAX_VALUE_BY
 use rusqlite::{params, Connection, OptionalExtension};
 
 /// Created on open. `_cf_` names are reserved, so user SQL cannot touch it.
-pub const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;";
+pub const SCHEMA: &str =
+    "CREATE TABLE IF NOT EXISTS _cf_KV (key TEXT PRIMARY KEY, value BLOB) WITHOUT ROWID;";
 
 /// Rejects calls with more keys than production allows in one call.
 pub fn check_count(count: usize) -> Result<(), DoError> {
@@ -39,7 +40,10 @@ pub fn get(connection: &Connection, key: &str) -> Result<Option<Vec<u8>>, DoErro
     Ok(statement.query_row([key], |row| row.get(0)).optional()?)
 }
 
-pub fn get_many(connection: &Connection, mut keys: Vec<String>) -> Result<Vec<(String, Vec<u8>)>, DoError> {
+pub fn get_many(
+    connection: &Connection,
+    mut keys: Vec<String>,
+) -> Result<Vec<(String, Vec<u8>)>, DoError> {
     check_count(keys.len())?;
     keys.sort_unstable();
     keys.dedup();
@@ -52,9 +56,15 @@ pub fn get_many(connection: &Connection, mut keys: Vec<String>) -> Result<Vec<(S
     Ok(found)
 }
 
-pub fn put(connection: &Connection, kind: StorageKind, key: &str, value: &[u8]) -> Result<(), DoError> {
+pub fn put(
+    connection: &Connection,
+    kind: StorageKind,
+    key: &str,
+    value: &[u8],
+) -> Result<(), DoError> {
     validate(kind, key, value.len())?;
-    let mut statement = connection.prepare_cached("INSERT OR REPLACE INTO _cf_KV (key, value) VALUES (?1, ?2)")?;
+    let mut statement =
+        connection.prepare_cached("INSERT OR REPLACE INTO _cf_KV (key, value) VALUES (?1, ?2)")?;
     statement.execute(params![key, value])?;
     Ok(())
 }
@@ -78,7 +88,10 @@ pub fn delete_all(connection: &Connection, kind: StorageKind) -> Result<(), DoEr
             .collect::<Result<_, _>>()?;
         for (kind, name) in objects {
             let quoted = name.replace('"', "\"\"");
-            connection.execute_batch(&format!("DROP {} IF EXISTS \"{quoted}\"", kind.to_uppercase()))?;
+            connection.execute_batch(&format!(
+                "DROP {} IF EXISTS \"{quoted}\"",
+                kind.to_uppercase()
+            ))?;
         }
     }
     Ok(())
@@ -108,7 +121,13 @@ pub fn list(connection: &Connection, range: &ListRange) -> Result<Vec<(String, V
     let limit: i64 = range.limit.map(i64::from).unwrap_or(-1);
     let mut statement = connection.prepare_cached(sql)?;
     let rows = statement.query_map(
-        params![range.start, range.start_after, range.end, range.prefix, limit],
+        params![
+            range.start,
+            range.start_after,
+            range.end,
+            range.prefix,
+            limit
+        ],
         |row| Ok((row.get::<_, String>(0)?, row.get::<_, Vec<u8>>(1)?)),
     )?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -125,7 +144,14 @@ mod tests {
     }
 
     fn range() -> ListRange {
-        ListRange { start: None, start_after: None, end: None, prefix: None, reverse: false, limit: None }
+        ListRange {
+            start: None,
+            start_after: None,
+            end: None,
+            prefix: None,
+            reverse: false,
+            limit: None,
+        }
     }
 
     #[test]
@@ -134,20 +160,52 @@ mod tests {
         for key in ["b", "a", "ab", "é", "Z", "b1"] {
             put(&c, StorageKind::Kv, key, b"v").unwrap();
         }
-        let keys = |r: &ListRange| list(&c, r).unwrap().into_iter().map(|(k, _)| k).collect::<Vec<_>>();
+        let keys = |r: &ListRange| {
+            list(&c, r)
+                .unwrap()
+                .into_iter()
+                .map(|(k, _)| k)
+                .collect::<Vec<_>>()
+        };
         assert_eq!(keys(&range()), ["Z", "a", "ab", "b", "b1", "é"]);
-        assert_eq!(keys(&ListRange { prefix: Some("b".into()), ..range() }), ["b", "b1"]);
-        assert_eq!(keys(&ListRange { start_after: Some("ab".into()), end: Some("é".into()), ..range() }), ["b", "b1"]);
-        assert_eq!(keys(&ListRange { reverse: true, limit: Some(2), ..range() }), ["é", "b1"]);
+        assert_eq!(
+            keys(&ListRange {
+                prefix: Some("b".into()),
+                ..range()
+            }),
+            ["b", "b1"]
+        );
+        assert_eq!(
+            keys(&ListRange {
+                start_after: Some("ab".into()),
+                end: Some("é".into()),
+                ..range()
+            }),
+            ["b", "b1"]
+        );
+        assert_eq!(
+            keys(&ListRange {
+                reverse: true,
+                limit: Some(2),
+                ..range()
+            }),
+            ["é", "b1"]
+        );
     }
 
     #[test]
     fn kv_backed_limits_are_enforced() {
         let c = connection();
         let long_key = "k".repeat(MAX_KEY_BYTES + 1);
-        assert!(matches!(put(&c, StorageKind::Kv, &long_key, b"v"), Err(DoError::KeyTooLarge)));
+        assert!(matches!(
+            put(&c, StorageKind::Kv, &long_key, b"v"),
+            Err(DoError::KeyTooLarge)
+        ));
         let big = vec![0u8; MAX_VALUE_BYTES + 1];
-        assert!(matches!(put(&c, StorageKind::Kv, "k", &big), Err(DoError::ValueTooLarge)));
+        assert!(matches!(
+            put(&c, StorageKind::Kv, "k", &big),
+            Err(DoError::ValueTooLarge)
+        ));
         assert!(put(&c, StorageKind::Sqlite, &long_key, &big).is_ok());
     }
 
@@ -157,6 +215,9 @@ mod tests {
         put(&c, StorageKind::Kv, "a", b"1").unwrap();
         let found = get_many(&c, vec!["b".into(), "a".into()]).unwrap();
         assert_eq!(found, vec![("a".to_string(), b"1".to_vec())]);
-        assert!(matches!(get_many(&c, vec!["x".into(); 129]), Err(DoError::TooManyKeys { count: 129 })));
+        assert!(matches!(
+            get_many(&c, vec!["x".into(); 129]),
+            Err(DoError::TooManyKeys { count: 129 })
+        ));
     }
 }

@@ -57,20 +57,38 @@ pub const MAX_COLUMNS_PER_TABLE: i32 = 100;
 pub enum DoError {
     KeyTooLarge,
     ValueTooLarge,
-    TooManyKeys { count: usize },
+    TooManyKeys {
+        count: usize,
+    },
     /// SQLite rejected or failed a statement. `name` is the primary result code.
-    Sqlite { message: String, name: &'static str },
+    Sqlite {
+        message: String,
+        name: &'static str,
+    },
     TransactionStatement,
-    ReservedTable { table: String },
+    ReservedTable {
+        table: String,
+    },
     SqlNotEnabled,
-    WrongParameterCount { expected: usize, bound: usize },
+    WrongParameterCount {
+        expected: usize,
+        bound: usize,
+    },
     InvalidValue(String),
     /// `one()` saw zero or several rows.
-    NotExactlyOneRow { rows: usize },
-    InvalidId { id: String },
-    NoMigration { class: String },
+    NotExactlyOneRow {
+        rows: usize,
+    },
+    InvalidId {
+        id: String,
+    },
+    NoMigration {
+        class: String,
+    },
     Migration(String),
-    InvalidBookmark { bookmark: String },
+    InvalidBookmark {
+        bookmark: String,
+    },
     InvalidAlarm,
     Closed,
     Storage(StorageError),
@@ -123,7 +141,10 @@ impl ErrorCode for DoError {
             DoError::KeyTooLarge => "DO_KEY_TOO_LARGE",
             DoError::ValueTooLarge => "DO_VALUE_TOO_LARGE",
             DoError::TooManyKeys { .. } => "DO_TOO_MANY_KEYS",
-            DoError::Sqlite { name: "SQLITE_TOOBIG", .. } => "DO_SQL_TOO_BIG",
+            DoError::Sqlite {
+                name: "SQLITE_TOOBIG",
+                ..
+            } => "DO_SQL_TOO_BIG",
             DoError::Sqlite { .. } => "DO_SQL_ERROR",
             DoError::TransactionStatement => "DO_SQL_ERROR",
             DoError::ReservedTable { .. } => "DO_SQL_ERROR",
@@ -154,9 +175,15 @@ impl From<rusqlite::Error> for DoError {
                 name: crate::d1::primary_code_name(error.extended_code),
             },
             rusqlite::Error::InvalidParameterCount(given, expected) => {
-                DoError::WrongParameterCount { expected, bound: given }
+                DoError::WrongParameterCount {
+                    expected,
+                    bound: given,
+                }
             }
-            other => DoError::Sqlite { message: other.to_string(), name: "SQLITE_ERROR" },
+            other => DoError::Sqlite {
+                message: other.to_string(),
+                name: "SQLITE_ERROR",
+            },
         }
     }
 }
@@ -182,7 +209,11 @@ pub fn validate_object_id(id: &str) -> Result<(), DoError> {
 
 /// Returns the file of one object, or `None` for an in-memory data directory.
 fn object_path(root: Option<&std::path::Path>, class: &str, id: &str) -> Option<PathBuf> {
-    root.map(|root| root.join("do").join(class).join(format!("{}.sqlite", id.to_ascii_lowercase())))
+    root.map(|root| {
+        root.join("do")
+            .join(class)
+            .join(format!("{}.sqlite", id.to_ascii_lowercase()))
+    })
 }
 
 /// One object's storage: its database and the state of the implicit transaction.
@@ -200,7 +231,12 @@ pub struct ObjectStore {
 
 impl ObjectStore {
     /// Opens (creating if needed) the object's file and its KV table.
-    pub fn open(data: Arc<DataDir>, class: &str, id: &str, kind: StorageKind) -> Result<ObjectStore, DoError> {
+    pub fn open(
+        data: Arc<DataDir>,
+        class: &str,
+        id: &str,
+        kind: StorageKind,
+    ) -> Result<ObjectStore, DoError> {
         validate_object_id(id)?;
         let path = object_path(data.root(), class, id);
         let database = Arc::new(Database::open(path.as_deref())?);
@@ -329,24 +365,39 @@ impl DurableObjectStore {
     /// Opens the storage of object `id` (64 hex digits) of `className`. The
     /// class must have been created by a config migration.
     #[napi(constructor)]
-    pub fn new(storage: &Storage, class_name: String, id: String) -> napi::Result<DurableObjectStore> {
+    pub fn new(
+        storage: &Storage,
+        class_name: String,
+        id: String,
+    ) -> napi::Result<DurableObjectStore> {
         let kind = class_storage_kind(&storage.data, &class_name).map_err(to_napi)?;
-        let store = ObjectStore::open(storage.data.clone(), &class_name, &id, kind).map_err(to_napi)?;
+        let store =
+            ObjectStore::open(storage.data.clone(), &class_name, &id, kind).map_err(to_napi)?;
         let id = store.id.clone();
-        Ok(DurableObjectStore { store: Some(store), data: storage.data.clone(), class: class_name, id })
+        Ok(DurableObjectStore {
+            store: Some(store),
+            data: storage.data.clone(),
+            class: class_name,
+            id,
+        })
     }
 
     /// Returns whether the class is SQLite-backed (`new_sqlite_classes`).
     #[napi(getter)]
     pub fn sqlite(&self) -> bool {
-        self.store.as_ref().map(|s| s.kind == StorageKind::Sqlite).unwrap_or(false)
+        self.store
+            .as_ref()
+            .map(|s| s.kind == StorageKind::Sqlite)
+            .unwrap_or(false)
     }
 
     /// Returns one value's serialized bytes, or null when the key is absent.
     #[napi]
     pub fn get(&mut self, key: String) -> napi::Result<Option<Buffer>> {
         let store = self.store()?;
-        Ok(kv::get(&store.database.lock(), &key).map_err(to_napi)?.map(Buffer::from))
+        Ok(kv::get(&store.database.lock(), &key)
+            .map_err(to_napi)?
+            .map(Buffer::from))
     }
 
     /// Returns the present keys among `keys` with their values, in key order.
@@ -417,7 +468,14 @@ impl DurableObjectStore {
         limit: Option<u32>,
     ) -> napi::Result<DurableObjectEntries> {
         let store = self.store()?;
-        let range = kv::ListRange { start, start_after, end, prefix, reverse: reverse.unwrap_or(false), limit };
+        let range = kv::ListRange {
+            start,
+            start_after,
+            end,
+            prefix,
+            reverse: reverse.unwrap_or(false),
+            limit,
+        };
         let entries = kv::list(&store.database.lock(), &range).map_err(to_napi)?;
         Ok(into_entries(entries))
     }
@@ -456,13 +514,18 @@ impl DurableObjectStore {
 
     /// Runs SQL with JSON-encoded bindings and returns all of its rows.
     #[napi]
-    pub fn sql_exec(&mut self, query: String, bindings_json: Option<String>) -> napi::Result<DurableObjectSqlResult> {
+    pub fn sql_exec(
+        &mut self,
+        query: String,
+        bindings_json: Option<String>,
+    ) -> napi::Result<DurableObjectSqlResult> {
         let store = self.store()?;
         if store.kind != StorageKind::Sqlite {
             return Err(to_napi(DoError::SqlNotEnabled));
         }
         store.begin_write().map_err(to_napi)?;
-        let result = sql::exec(&store.database.lock(), &query, bindings_json.as_deref()).map_err(to_napi)?;
+        let result =
+            sql::exec(&store.database.lock(), &query, bindings_json.as_deref()).map_err(to_napi)?;
         Ok(DurableObjectSqlResult {
             json: result.json,
             rows_read: result.rows_read as f64,
@@ -550,7 +613,10 @@ fn into_entries(entries: Vec<(String, Vec<u8>)>) -> DurableObjectEntries {
 /// Applies the config's `migrations` (a JSON array) to the data directory:
 /// creates, renames and deletes classes, each tag once.
 #[napi]
-pub fn apply_durable_object_migrations(storage: &Storage, migrations_json: String) -> napi::Result<Vec<String>> {
+pub fn apply_durable_object_migrations(
+    storage: &Storage,
+    migrations_json: String,
+) -> napi::Result<Vec<String>> {
     apply_migrations(&storage.data, &migrations_json).map_err(to_napi)
 }
 
@@ -566,9 +632,15 @@ pub struct DurableObjectClassInfo {
 /// Returns the backend and id key of a class created by a migration, or
 /// throws `DO_NO_MIGRATION`.
 #[napi]
-pub fn durable_object_class_info(storage: &Storage, class_name: String) -> napi::Result<DurableObjectClassInfo> {
+pub fn durable_object_class_info(
+    storage: &Storage,
+    class_name: String,
+) -> napi::Result<DurableObjectClassInfo> {
     let (kind, namespace_key) = class_info(&storage.data, &class_name).map_err(to_napi)?;
-    Ok(DurableObjectClassInfo { storage: kind.as_str().to_string(), namespace_key })
+    Ok(DurableObjectClassInfo {
+        storage: kind.as_str().to_string(),
+        namespace_key,
+    })
 }
 
 /// Validates a Durable Object id string (64 hex digits).

@@ -35,7 +35,10 @@ pub fn authorize(context: AuthContext<'_>) -> Authorization {
     if !PREPARING_USER_SQL.get() {
         return Authorization::Allow;
     }
-    if matches!(context.action, AuthAction::Transaction { .. } | AuthAction::Savepoint { .. }) {
+    if matches!(
+        context.action,
+        AuthAction::Transaction { .. } | AuthAction::Savepoint { .. }
+    ) {
         REJECTED_TRANSACTION.set(true);
         return Authorization::Deny;
     }
@@ -48,7 +51,10 @@ pub fn authorize(context: AuthContext<'_>) -> Authorization {
     Authorization::Allow
 }
 
-fn prepare_user<'c>(connection: &'c Connection, sql: &str) -> Result<rusqlite::CachedStatement<'c>, DoError> {
+fn prepare_user<'c>(
+    connection: &'c Connection,
+    sql: &str,
+) -> Result<rusqlite::CachedStatement<'c>, DoError> {
     PREPARING_USER_SQL.set(true);
     REJECTED_TRANSACTION.set(false);
     REJECTED_TABLE.with_borrow_mut(|rejected| *rejected = None);
@@ -74,10 +80,19 @@ pub struct SqlResult {
 
 /// Runs one or more statements; bindings are consumed in order, and the
 /// rows of the last statement are returned.
-pub fn exec(connection: &Connection, sql: &str, bindings_json: Option<&str>) -> Result<SqlResult, DoError> {
-    let params = parse_params(bindings_json).map_err(|error| DoError::InvalidValue(error.to_string()))?;
+pub fn exec(
+    connection: &Connection,
+    sql: &str,
+    bindings_json: Option<&str>,
+) -> Result<SqlResult, DoError> {
+    let params =
+        parse_params(bindings_json).map_err(|error| DoError::InvalidValue(error.to_string()))?;
     let statements = split_statements(sql);
-    let mut result = SqlResult { json: String::from("{\"columns\":[],\"rows\":[]}"), rows_read: 0, rows_written: 0 };
+    let mut result = SqlResult {
+        json: String::from("{\"columns\":[],\"rows\":[]}"),
+        rows_read: 0,
+        rows_written: 0,
+    };
     let mut remaining = &params[..];
 
     // The implicit transaction is open, so a savepoint makes a failing
@@ -90,11 +105,18 @@ pub fn exec(connection: &Connection, sql: &str, bindings_json: Option<&str>) -> 
         for (index, statement_sql) in statements.iter().enumerate() {
             let last = index + 1 == statements.len();
             let mut statement = prepare_user(connection, statement_sql)?;
-            let needed = if last { remaining.len() } else { statement.parameter_count().min(remaining.len()) };
+            let needed = if last {
+                remaining.len()
+            } else {
+                statement.parameter_count().min(remaining.len())
+            };
             let (own, rest) = remaining.split_at(needed);
             remaining = rest;
             if statement.parameter_count() != own.len() {
-                return Err(DoError::WrongParameterCount { expected: statement.parameter_count(), bound: own.len() });
+                return Err(DoError::WrongParameterCount {
+                    expected: statement.parameter_count(),
+                    bound: own.len(),
+                });
             }
             for (position, value) in own.iter().enumerate() {
                 statement.raw_bind_parameter(position + 1, value)?;
@@ -114,11 +136,15 @@ pub fn exec(connection: &Connection, sql: &str, bindings_json: Option<&str>) -> 
     Ok(result)
 }
 
-fn run(connection: &Connection, statement: &mut rusqlite::CachedStatement<'_>, result: &mut SqlResult) -> Result<(), DoError> {
+fn run(
+    connection: &Connection,
+    statement: &mut rusqlite::CachedStatement<'_>,
+    result: &mut SqlResult,
+) -> Result<(), DoError> {
     let changes_before = connection.total_changes();
     let out = &mut result.json;
     out.push_str("{\"columns\":[");
-    for (index, name) in statement.column_names().into_iter().enumerate() {
+    for (index, name) in statement.column_names().enumerate() {
         if index > 0 {
             out.push(',');
         }
@@ -153,14 +179,15 @@ fn run(connection: &Connection, statement: &mut rusqlite::CachedStatement<'_>, r
     // full-scan steps, and rowsWritten counts changed rows.
     let scanned = statement.get_status(StatementStatus::FullscanStep).max(0) as u64;
     result.rows_read += returned.max(scanned);
-    result.rows_written += (connection.total_changes() - changes_before).max(0) as u64;
+    result.rows_written += connection.total_changes() - changes_before;
     Ok(())
 }
 
 /// The database file's size in bytes, as `sql.databaseSize` reports it.
 pub fn database_size(connection: &Connection) -> Result<i64, DoError> {
-    let mut statement =
-        connection.prepare_cached("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")?;
+    let mut statement = connection.prepare_cached(
+        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+    )?;
     Ok(statement.query_row([], |row| row.get(0))?)
 }
 
@@ -178,7 +205,12 @@ mod tests {
     #[test]
     fn exec_returns_last_statement_rows() {
         let c = connection();
-        let result = exec(&c, "CREATE TABLE t (x); INSERT INTO t VALUES (?); SELECT x FROM t", Some("[7]")).unwrap();
+        let result = exec(
+            &c,
+            "CREATE TABLE t (x); INSERT INTO t VALUES (?); SELECT x FROM t",
+            Some("[7]"),
+        )
+        .unwrap();
         assert_eq!(result.json, r#"{"columns":["x"],"rows":[[7]]}"#);
         assert_eq!(result.rows_written, 1);
     }
@@ -187,7 +219,10 @@ mod tests {
     fn reserved_tables_are_rejected() {
         let c = connection();
         let error = exec(&c, "SELECT * FROM _cf_KV", None).err().unwrap();
-        assert_eq!(error.to_string(), "access to _cf_KV is prohibited: SQLITE_AUTH");
+        assert_eq!(
+            error.to_string(),
+            "access to _cf_KV is prohibited: SQLITE_AUTH"
+        );
         let error = exec(&c, "CREATE TABLE _cf_mine (x)", None).err().unwrap();
         assert!(matches!(error, DoError::ReservedTable { .. }), "{error}");
     }
@@ -196,7 +231,10 @@ mod tests {
     fn transaction_statements_are_rejected() {
         let c = connection();
         for sql in ["BEGIN", "COMMIT", "SAVEPOINT a", "ROLLBACK"] {
-            assert!(matches!(exec(&c, sql, None), Err(DoError::TransactionStatement)), "{sql}");
+            assert!(
+                matches!(exec(&c, sql, None), Err(DoError::TransactionStatement)),
+                "{sql}"
+            );
         }
     }
 
@@ -205,7 +243,12 @@ mod tests {
         let c = connection();
         exec(&c, "CREATE TABLE t (x UNIQUE)", None).unwrap();
         c.execute_batch("BEGIN").unwrap();
-        assert!(exec(&c, "INSERT INTO t VALUES (1); INSERT INTO t VALUES (1)", None).is_err());
+        assert!(exec(
+            &c,
+            "INSERT INTO t VALUES (1); INSERT INTO t VALUES (1)",
+            None
+        )
+        .is_err());
         let count = exec(&c, "SELECT count(*) FROM t", None).unwrap();
         assert_eq!(count.json, r#"{"columns":["count(*)"],"rows":[[0]]}"#);
     }
