@@ -395,6 +395,30 @@ test("accept header decides HTML", () => {
   expect(prefersHtml("text/html;q=0")).toBe(false);
 });
 
+test("test preload constructs durable objects", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({
+      durable_objects: { bindings: [{ name: "COUNTER", class_name: "Counter" }] },
+      migrations: [{ tag: "v1", new_sqlite_classes: ["Counter"] }],
+    }),
+    "src/index.ts": `
+      import { DurableObject } from "cloudflare:workers";
+      export class Counter extends DurableObject { add(n) { return n + 1; } }
+      export default { fetch() { return new Response("ok"); } };`,
+    "do.test.ts": `
+      import { test, expect } from "bun:test";
+      import { env } from "cloudflare:workers";
+      test("rpc", async () => {
+        expect(await env.COUNTER.getByName("a").add(1)).toBe(2);
+      });`,
+  });
+
+  const { exitCode, output } = await runBun(["test", "--preload", TEST_PRELOAD, "./do.test.ts"], cwd);
+
+  expect(output).toContain("1 pass");
+  expect(exitCode).toBe(0);
+});
+
 test("test preload provides env to bun test", async () => {
   const cwd = workerDir({
     "wrangler.jsonc": wranglerConfig({ vars: { FROM_CONFIG: "yes" } }),
