@@ -119,6 +119,11 @@ describe("namespace", () => {
     expect(promise).rejects.toThrow('Durable Object class "Room" has no migration');
   });
 
+  test("renaming a missing class fails", async () => {
+    const migrations = [...MIGRATIONS, { tag: "v2", renamed_classes: [{ from: "Gone", to: "Hall" }] }];
+    await expect(start({ migrations })).rejects.toThrow('migration "v2" cannot rename class "Gone": no migration created it');
+  });
+
   test("migrations config is type-checked", async () => {
     const promise = start({ migrations: [{ new_classes: "Counter" }] });
     expect(promise).rejects.toThrow('"migrations[0].tag" is required and must be a string');
@@ -226,6 +231,15 @@ describe("lifecycle", () => {
     evictDurableObject(stub);
     expect(await stub.increment()).toBe(2);
     expect(await stub.constructionCount()).toBe(2);
+  });
+
+  test("reload restarts objects", async () => {
+    const { handle } = await start();
+    const env = () => handle.env as { COUNTER: DurableObjectNamespace };
+    expect(await stubOf(env().COUNTER, "reload").increment()).toBe(1);
+    await handle.reload();
+    expect(await stubOf(env().COUNTER, "reload").increment()).toBe(2);
+    expect(await stubOf(env().COUNTER, "reload").constructionCount()).toBe(1);
   });
 
   test("abort resets and drops unflushed writes", async () => {
@@ -382,6 +396,13 @@ describe("storage", () => {
     `)).toBe(1);
   });
 
+  test("undefined value is rejected", async () => {
+    const { counter } = await start();
+    const error = await run(stubOf(counter), `await storage.put("k", undefined)`).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(TypeError);
+    expect((error as Error).message).toBe("put() called with undefined value.");
+  });
+
   test("non-cloneable value is rejected", async () => {
     const { counter } = await start();
     const error = await run(stubOf(counter), `await storage.put("f", () => 1)`).catch((e: unknown) => e);
@@ -484,6 +505,7 @@ describe("storage", () => {
     expect((error as Error).message).toBe("Your Durable Object class must have an alarm() handler in order to call setAlarm()");
     const invalid = await run(stubOf(counter), `await storage.setAlarm("soon")`).catch((e: unknown) => e);
     expect(invalid).toBeInstanceOf(TypeError);
+    expect((invalid as Error).message).toBe("setAlarm() requires a Date or a number of milliseconds since the epoch");
   });
 
   test("writes in one turn commit together", async () => {
@@ -565,6 +587,13 @@ describe("sql", () => {
     const { room } = await start();
     await expect(run(stubOf(room), `storage.sql.exec("SELECT * FROM nowhere")`)).rejects.toThrow(
       "no such table: nowhere: SQLITE_ERROR",
+    );
+  });
+
+  test("exec checks binding count", async () => {
+    const { room } = await start();
+    await expect(run(stubOf(room), `storage.sql.exec("SELECT ?", 1, 2)`)).rejects.toThrow(
+      "Wrong number of parameter bindings for SQL query: the query has 1, got 2.",
     );
   });
 

@@ -75,7 +75,8 @@ export interface DurableObjectSetAlarmOptions {
 
 /** Structured-clones `value` into bytes for the engine; throws `DataCloneError` as production does. */
 function toBytes(value: unknown): ArrayBufferLike {
-  if (value === undefined) throw new TypeError("put() requires a value; to remove a key, use delete().");
+  // Miniflare's wording; production rejects undefined values too.
+  if (value === undefined) throw new TypeError("put() called with undefined value.");
   return serialize(value) as ArrayBufferLike;
 }
 
