@@ -1,9 +1,10 @@
-import { test, expect, describe, afterEach } from "bun:test";
+import { test, expect, describe, afterEach, jest } from "bun:test";
 import { Database } from "bun:sqlite";
 import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { startWorker, evictDurableObject, evictAllDurableObjects, type WorkerHandle } from "../lib/index.ts";
 import type { DurableObjectNamespace, DurableObjectStub } from "../lib/bindings/durable-object.ts";
+import { IDLE_EVICTION_MS } from "../lib/durable-object/instance.ts";
 import { workerDir, wranglerConfig } from "./fixtures.ts";
 
 const WORKER_SOURCE = join(import.meta.dir, "fixtures", "durable-object-worker.ts");
@@ -231,6 +232,26 @@ describe("lifecycle", () => {
     evictDurableObject(stub);
     expect(await stub.increment()).toBe(2);
     expect(await stub.constructionCount()).toBe(2);
+  });
+
+  test("idle object is evicted", async () => {
+    const { counter } = await start();
+    const stub = stubOf(counter, "idle");
+    await stub.increment();
+
+    // An event without storage work needs no turn end, so it runs under fake
+    // timers, and the idle timer it leaves behind is a fake one.
+    jest.useFakeTimers();
+    try {
+      await stub.idName();
+      jest.advanceTimersByTime(IDLE_EVICTION_MS - 1);
+      expect(await stub.constructionCount()).toBe(1);
+      jest.advanceTimersByTime(IDLE_EVICTION_MS + 1);
+    } finally {
+      jest.useRealTimers();
+    }
+    expect(await stub.constructionCount()).toBe(2);
+    expect(await stub.increment()).toBe(2);
   });
 
   test("reload restarts objects", async () => {
