@@ -78,6 +78,62 @@ export declare class D1Database {
   dump(): Buffer
 }
 
+/** The native handle behind one object's `ctx.storage`. */
+export declare class DurableObjectStore {
+  /**
+   * Opens the storage of object `id` (64 hex digits) of `className`. The
+   * class must have been created by a config migration.
+   */
+  constructor(storage: Storage, className: string, id: string)
+  /** Returns whether the class is SQLite-backed (`new_sqlite_classes`). */
+  get sqlite(): boolean
+  /** Returns one value's serialized bytes, or null when the key is absent. */
+  get(key: string): Buffer | null
+  /** Returns the present keys among `keys` with their values, in key order. */
+  getMany(keys: Array<string>): DurableObjectEntries
+  /** Stores one serialized value in the implicit transaction. */
+  put(key: string, value: Uint8Array): void
+  /** Stores several serialized values in the implicit transaction. */
+  putMany(keys: Array<string>, values: Array<Uint8Array>): void
+  /** Deletes one key and returns whether it existed. */
+  delete(key: string): boolean
+  /** Deletes several keys and returns how many existed. */
+  deleteMany(keys: Array<string>): number
+  /** Lists pairs in key order (or reverse) within the given bounds. */
+  list(start?: string | undefined | null, startAfter?: string | undefined | null, end?: string | undefined | null, prefix?: string | undefined | null, reverse?: boolean | undefined | null, limit?: number | undefined | null): DurableObjectEntries
+  /** Deletes every KV pair; on SQLite-backed classes also every SQL table. */
+  deleteAll(): void
+  /** Commits the implicit transaction and returns whether there was one. */
+  commit(): boolean
+  /** Discards every uncommitted write. */
+  rollback(): void
+  /** Opens a nested transaction (a savepoint) and returns its depth. */
+  beginTransaction(): number
+  /** Ends the nested transaction `depth`, keeping (`commit`) or discarding its writes. */
+  endTransaction(depth: number, commit: boolean): void
+  /** Runs SQL with JSON-encoded bindings and returns all of its rows. */
+  sqlExec(query: string, bindingsJson?: string | undefined | null): DurableObjectSqlResult
+  /** Returns the database file's size in bytes. */
+  get databaseSize(): number
+  /** Returns the alarm time in milliseconds since the epoch, or null. */
+  getAlarm(): number | null
+  /** Sets (or, with null, deletes) the object's alarm. */
+  setAlarm(scheduledTime?: number | undefined | null): void
+  /** Returns a bookmark naming the current committed state. */
+  currentBookmark(): string
+  /** Returns the newest bookmark taken at or before `time` (ms since the epoch). */
+  bookmarkForTime(time: number): string
+  /**
+   * Schedules a restore to `bookmark` for the next time the object opens,
+   * and returns a bookmark of the current state that undoes it.
+   */
+  restoreOnNextOpen(bookmark: string): string
+  /** Commits pending writes and closes the file. Later calls fail. */
+  close(): void
+  /** Discards pending writes and closes the file, as an aborted object does. */
+  abort(): void
+}
+
 /**
  * One KV namespace in a data directory. Every method is a synchronous call
  * that does all of its work, validation included, in one crossing.
@@ -188,6 +244,12 @@ export declare class Storage {
 /** Moves bunflare's clock forward by `ms` milliseconds and returns the new time. */
 export declare function advanceClock(ms: number): number
 
+/**
+ * Applies the config's `migrations` (a JSON array) to the data directory:
+ * creates, renames and deletes classes, each tag once.
+ */
+export declare function applyDurableObjectMigrations(storage: Storage, migrationsJson: string): Array<string>
+
 /** A cached response as `match` returns it. */
 export interface CachedResponse {
   status: number
@@ -214,6 +276,34 @@ export declare function clockNow(): number
 export interface D1ExecResult {
   count: number
   duration: number
+}
+
+/**
+ * Returns the backend and id key of a class created by a migration, or
+ * throws `DO_NO_MIGRATION`.
+ */
+export declare function durableObjectClassInfo(storage: Storage, className: string): DurableObjectClassInfo
+
+/** A class created by a config migration. */
+export interface DurableObjectClassInfo {
+  /** "sqlite" or "kv". */
+  storage: string
+  /** The key object ids derive from: the name the class was created with. */
+  namespaceKey: string
+}
+
+/** Keys and values returned by `getMany` and `list`, in key order. */
+export interface DurableObjectEntries {
+  keys: Array<string>
+  values: Array<Buffer>
+}
+
+/** Rows of one SQL statement as JSON, with the counters the cursor reports. */
+export interface DurableObjectSqlResult {
+  /** `{"columns":[…],"rows":[[…]]}`; BLOBs are arrays of bytes. */
+  json: string
+  rowsRead: number
+  rowsWritten: number
 }
 
 /** A value read for `getWithMetadata`. */
@@ -334,3 +424,6 @@ export declare function stopScheduler(): void
 
 /** Returns why production would reject a cron expression, or null when it is valid. */
 export declare function validateCron(expression: string): string | null
+
+/** Validates a Durable Object id string (64 hex digits). */
+export declare function validateDurableObjectId(id: string): void

@@ -649,6 +649,8 @@ describe("d1 command", () => {
           migrationsTable: "d1_migrations",
         },
       ],
+      durableObjects: [],
+      migrations: [],
       build: null,
       crons: [],
       persistTo: join(dir, ".bunflare"),

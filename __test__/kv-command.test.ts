@@ -30,6 +30,8 @@ function setup() {
     queueProducers: [],
     queueConsumers: [],
     assets: null,
+    durableObjects: [],
+    migrations: [],
     build: null,
     crons: [],
     persistTo,

@@ -370,7 +370,7 @@ test("base classes set ctx and env", () => {
   class Flow extends WorkflowEntrypoint { read() { return [this.ctx, this.env]; } }
   class Entry extends WorkerEntrypoint { read() { return [this.ctx, this.env]; } }
 
-  expect(new Room(ctx, env).read()).toEqual([ctx, env]);
+  expect(new Room(ctx as never, env).read()).toEqual([ctx, env]);
   expect(new Flow(ctx, env).read()).toEqual([ctx, env]);
   expect(new Entry(ctx, env).read()).toEqual([ctx, env]);
 });
@@ -393,6 +393,30 @@ test("accept header decides HTML", () => {
   expect(prefersHtml("application/json, text/html;q=0.5")).toBe(false);
   expect(prefersHtml("text/plain;q=0.2, text/html;q=0.9")).toBe(true);
   expect(prefersHtml("text/html;q=0")).toBe(false);
+});
+
+test("test preload constructs durable objects", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig({
+      durable_objects: { bindings: [{ name: "COUNTER", class_name: "Counter" }] },
+      migrations: [{ tag: "v1", new_sqlite_classes: ["Counter"] }],
+    }),
+    "src/index.ts": `
+      import { DurableObject } from "cloudflare:workers";
+      export class Counter extends DurableObject { add(n) { return n + 1; } }
+      export default { fetch() { return new Response("ok"); } };`,
+    "do.test.ts": `
+      import { test, expect } from "bun:test";
+      import { env } from "cloudflare:workers";
+      test("rpc", async () => {
+        expect(await env.COUNTER.getByName("a").add(1)).toBe(2);
+      });`,
+  });
+
+  const { exitCode, output } = await runBun(["test", "--preload", TEST_PRELOAD, "./do.test.ts"], cwd);
+
+  expect(output).toContain("1 pass");
+  expect(exitCode).toBe(0);
 });
 
 test("test preload provides env to bun test", async () => {
@@ -420,7 +444,7 @@ test("unsupported bindings warn once", async () => {
     const cwd = workerDir({
       "wrangler.jsonc": wranglerConfig({
         r2_buckets: [{ binding: "BUCKET", bucket_name: "files" }],
-        durable_objects: { bindings: [{ name: "ROOM", class_name: "Room" }] },
+        vectorize: [{ binding: "INDEX", index_name: "docs" }],
       }),
       "src/index.ts": `export default { fetch(r, env) { return Response.json(Object.keys(env)); } };`,
     });
@@ -431,7 +455,7 @@ test("unsupported bindings warn once", async () => {
     const warnings = errors.mock.calls.map((call) => String(call[0]));
 
     expect(warnings.filter((line) => line.includes(`"r2_buckets" bindings`))).toHaveLength(1);
-    expect(warnings.filter((line) => line.includes(`"durable_objects" bindings`))).toHaveLength(1);
+    expect(warnings.filter((line) => line.includes(`"vectorize" bindings`))).toHaveLength(1);
     expect(await (await handle.fetch("/")).json()).toEqual([]);
   } finally {
     errors.mockRestore();

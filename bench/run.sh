@@ -9,8 +9,8 @@
 # Environment:
 #   HARNESS_DIR  harness folder with Miniflare installed (default /tmp/bench)
 #   RUNS         runs of each test per adapter (default 3)
-#   TESTS        harness tests (default "startup kv kv-loop d1 http"). The
-#                "do" and "queue" tests need bindings bunflare does not have yet.
+#   TESTS        harness tests (default "startup kv kv-loop d1 do http"). The
+#                "queue" test needs a binding bunflare does not have yet.
 #   ADAPTERS     adapters in run order (default "bunflare miniflare")
 # Every other knob of the harness's run-all.sh (KV_N, D1_N, PORT, ...) passes through.
 set -euo pipefail
@@ -18,7 +18,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 harness=${HARNESS_DIR:-/tmp/bench}
 export RUNS=${RUNS:-3}
-export TESTS=${TESTS:-"startup kv kv-loop d1 http"}
+export TESTS=${TESTS:-"startup kv kv-loop d1 do http"}
 adapters=${ADAPTERS:-"bunflare miniflare"}
 
 if [ ! -x "$harness/run-all.sh" ] || [ ! -d "$harness/node_modules/miniflare" ]; then

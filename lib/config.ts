@@ -70,6 +70,25 @@ export interface QueueConsumerConfig {
   visibilityTimeoutMs: number | null;
 }
 
+/** A `durable_objects.bindings` entry. */
+export interface DurableObjectBinding {
+  /** The env property (`name` in the config). */
+  binding: string;
+  className: string;
+  /** `script_name`: the class lives in another Worker, which bunflare does not run. */
+  scriptName: string | null;
+}
+
+/** A `migrations` entry, with wrangler's key names; applied once per tag to local state. */
+export interface DurableObjectMigration {
+  tag: string;
+  new_classes?: string[];
+  new_sqlite_classes?: string[];
+  renamed_classes?: { from: string; to: string }[];
+  deleted_classes?: string[];
+  transferred_classes?: { from: string; from_script: string; to: string }[];
+}
+
 /** The `build` section: a command run before the Worker loads and before each reload. */
 export interface BuildConfig {
   command: string;
@@ -108,6 +127,9 @@ export interface WorkerConfig {
   assets: AssetsConfig | null;
   queueProducers: QueueProducerBinding[];
   queueConsumers: QueueConsumerConfig[];
+  durableObjects: DurableObjectBinding[];
+  /** `migrations`, in order. */
+  migrations: DurableObjectMigration[];
   build: BuildConfig | null;
   /** `triggers.crons`, each checked by the native cron parser. */
   crons: string[];

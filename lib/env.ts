@@ -14,6 +14,7 @@ import { installCaches } from "./bindings/cache.ts";
 import { AssetsBinding } from "./bindings/assets.ts";
 import { assetServerFor, type WorkerRegistry } from "./workers.ts";
 import { createQueue } from "./bindings/queue.ts";
+import { applyDurableObjectMigrations, createDurableObjectNamespace } from "./bindings/durable-object.ts";
 import { log } from "./log.ts";
 
 /** The process-wide `env` object, shared by `cloudflare:workers` and every handler. */
@@ -54,10 +55,10 @@ export function queueBroker(storage: Storage): QueueBroker {
 
 /**
  * Builds a fresh env object: vars as given (JSON values keep their type),
- * then KV, D1, queue producer, assets and service bindings. Unsupported
- * binding types log one warning each and are left out instead of failing the
- * start. Service bindings need the `registry` of running Workers; without one
- * they are left out.
+ * then KV, D1, queue producer, assets, service and Durable Object bindings
+ * (after applying `migrations`). Unsupported binding types log one warning
+ * each and are left out instead of failing the start. Service bindings need
+ * the `registry` of running Workers; without one they are left out.
  */
 export function buildEnv(config: WorkerConfig, storage: Storage, registry?: WorkerRegistry): Record<string, unknown> {
   const env: Record<string, unknown> = { ...config.vars };
@@ -88,6 +89,16 @@ export function buildEnv(config: WorkerConfig, storage: Storage, registry?: Work
 
   for (const producer of config.queueProducers) {
     env[producer.binding] = createQueue(queueBroker(storage), producer.queue, producer.deliveryDelay);
+  }
+
+  if (config.migrations.length > 0) applyDurableObjectMigrations(storage, config.migrations);
+  for (const object of config.durableObjects) {
+    if (object.scriptName !== null && object.scriptName !== config.name) {
+      // NOTE: bunflare runs one Worker, so a class defined in another script is not reachable.
+      log.warn(`Durable Object binding ${object.binding} names class ${object.className} of script ${object.scriptName}, which bunflare does not run; it is missing from env`);
+      continue;
+    }
+    env[object.binding] = createDurableObjectNamespace(storage, object.className, () => workerEnv);
   }
 
   for (const key of config.unsupportedBindings) {

@@ -15,6 +15,16 @@ export { createQueue, WorkerQueue, MessageBatch, Message } from "./bindings/queu
 export { startQueueConsumers } from "./queue-consumer.ts";
 export { startCronTriggers } from "./cron.ts";
 export { registerScheduledHandler, stopScheduler } from "./scheduler.ts";
+export {
+  createDurableObjectNamespace,
+  applyDurableObjectMigrations,
+  evictDurableObject,
+  evictAllDurableObjects,
+  DurableObjectNamespace,
+  DurableObjectId,
+  type DurableObjectStub,
+} from "./bindings/durable-object.ts";
+export { RpcTarget } from "./rpc.ts";
 export { loadConfig, ConfigError } from "./config.ts";
 export type {
   WorkerConfig,
@@ -25,5 +35,7 @@ export type {
   AssetsConfig,
   QueueProducerBinding,
   QueueConsumerConfig,
+  DurableObjectBinding,
+  DurableObjectMigration,
   BuildConfig,
 } from "./config.ts";

@@ -8,14 +8,10 @@
 import { plugin } from "bun";
 import { workerEnv } from "./env.ts";
 import { trackWaitUntil } from "./execution-context.ts";
+import { RpcTarget } from "./rpc.ts";
+import type { DurableObjectState } from "./durable-object/instance.ts";
 
-/** Marks `RpcTarget` subclasses, so RPC passes their instances by reference. */
-export const RPC_TARGET_BRAND = Symbol.for("bunflare.RpcTarget");
-
-/** Base class of objects that can be passed by reference over RPC. */
-export class RpcTarget {
-  static readonly [RPC_TARGET_BRAND] = true;
-}
+export { RpcTarget };
 
 /**
  * Marks a class as a `WorkerEntrypoint` subclass. A static symbol, rather
@@ -38,10 +34,10 @@ export class WorkerEntrypoint<Env = Record<string, unknown>, Props = unknown> {
 
 /** Base class of a Durable Object; the runtime constructs it with `(state, env)`. */
 export class DurableObject<Env = Record<string, unknown>> {
-  protected ctx: unknown;
+  protected ctx: DurableObjectState;
   protected env: Env;
 
-  constructor(ctx: unknown, env: Env) {
+  constructor(ctx: DurableObjectState, env: Env) {
     this.ctx = ctx;
     this.env = env;
   }

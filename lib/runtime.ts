@@ -11,6 +11,7 @@ import type { WorkerConfig } from "./config.ts";
 import { LocalExecutionContext, attachCf, localRequestCf } from "./execution-context.ts";
 import { registerCloudflareModules, WORKER_ENTRYPOINT_BRAND } from "./plugin.ts";
 import { log } from "./log.ts";
+import { setDurableObjectExports } from "./bindings/durable-object.ts";
 
 type HandlerName = "fetch" | "scheduled" | "queue";
 
@@ -56,6 +57,7 @@ export class WorkerRuntime {
     const module = (await import(this.script)) as Record<string, unknown>;
     this.entrypoint = resolveEntrypoint(module, this.script);
     this.module = module;
+    setDurableObjectExports(module);
     this.generation += 1;
   }
 
@@ -77,6 +79,7 @@ export class WorkerRuntime {
     registerCloudflareModules();
     this.entrypoint = resolveEntrypoint(module, this.script);
     this.module = module;
+    setDurableObjectExports(module);
     this.generation += 1;
   }
 

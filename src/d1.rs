@@ -43,7 +43,7 @@ const SERVED_BY: &str = "bunflare.db";
 
 /// The message production's SQLite layer gives for transaction statements in
 /// user SQL (workerd's Durable Object SQL API, which D1 runs on).
-const TRANSACTION_STATEMENT_MESSAGE: &str = "To execute a transaction, please use the state.storage.transaction() or state.storage.transactionSync() APIs instead of the SQL BEGIN TRANSACTION or SAVEPOINT statements. The JavaScript API is safer because it will automatically roll back on exceptions, and because it interacts correctly with Durable Objects' automatic atomic write coalescing.";
+pub(crate) const TRANSACTION_STATEMENT_MESSAGE: &str = "To execute a transaction, please use the state.storage.transaction() or state.storage.transactionSync() APIs instead of the SQL BEGIN TRANSACTION or SAVEPOINT statements. The JavaScript API is safer because it will automatically roll back on exceptions, and because it interacts correctly with Durable Objects' automatic atomic write coalescing.";
 
 /// Errors of the D1 engine. Codes and messages are production's, because the
 /// JS error's message is `"<code>: <message>"` on Cloudflare too.
@@ -155,7 +155,7 @@ impl From<StorageError> for D1Error {
 }
 
 /// Returns the name of SQLite's primary result code, as D1 appends it to messages.
-fn primary_code_name(extended_code: i32) -> &'static str {
+pub(crate) fn primary_code_name(extended_code: i32) -> &'static str {
     const NAMES: [&str; 27] = [
         "SQLITE_OK",
         "SQLITE_ERROR",
@@ -307,7 +307,7 @@ pub fn is_blank_sql(sql: &str) -> bool {
 /// JSON gives production's conversions for free: `1.0` arrives as `1` and is
 /// bound as an INTEGER, NaN and Infinity arrive as `null`, and an array of
 /// bytes is a BLOB.
-fn parse_params(json: Option<&str>) -> Result<Vec<Value>, D1Error> {
+pub(crate) fn parse_params(json: Option<&str>) -> Result<Vec<Value>, D1Error> {
     let Some(json) = json else {
         return Ok(Vec::new());
     };
@@ -347,7 +347,7 @@ fn unsupported(value: &serde_json::Value) -> D1Error {
 }
 
 /// Appends `text` to `out` as a JSON string literal.
-fn write_json_string(out: &mut String, text: &str) {
+pub(crate) fn write_json_string(out: &mut String, text: &str) {
     out.push('"');
     for c in text.chars() {
         match c {
@@ -366,7 +366,7 @@ fn write_json_string(out: &mut String, text: &str) {
 }
 
 /// Appends one column value as production's JSON shows it.
-fn write_json_value(out: &mut String, value: ValueRef<'_>) {
+pub(crate) fn write_json_value(out: &mut String, value: ValueRef<'_>) {
     match value {
         ValueRef::Null => out.push_str("null"),
         // NOTE: integers beyond 2^53 lose precision in JavaScript, as they do

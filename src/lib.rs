@@ -8,6 +8,7 @@ pub mod cache;
 pub mod clock;
 pub mod cron;
 pub mod d1;
+pub mod durable_object;
 pub mod errors;
 pub mod kv;
 pub mod queue;

@@ -8,6 +8,8 @@ import type {
   AssetsConfig,
   BuildConfig,
   D1DatabaseBinding,
+  DurableObjectBinding,
+  DurableObjectMigration,
   KVNamespaceBinding,
   LoadConfigOptions,
   ServiceBinding,
@@ -85,6 +87,8 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     assets: resolveAssets(raw, configDir),
     queueProducers: resolveQueueProducers(raw),
     queueConsumers: resolveQueueConsumers(raw),
+    durableObjects: resolveDurableObjects(raw),
+    migrations: Array.isArray(raw.migrations) ? (raw.migrations as DurableObjectMigration[]) : [],
     build,
     crons: (isPlainObject(raw.triggers) ? (raw.triggers.crons as string[] | undefined) : undefined) ?? [],
     persistTo: resolvePersistTo(cwd, rootDir, options.persistTo),
@@ -115,6 +119,8 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
     assets: null,
     queueProducers: [],
     queueConsumers: [],
+    durableObjects: [],
+    migrations: [],
     build: null,
     crons: [],
     persistTo: resolvePersistTo(cwd, cwd, options.persistTo),
@@ -243,6 +249,16 @@ function resolveQueueConsumers(raw: Record<string, unknown>): QueueConsumerConfi
     deadLetterQueue: typeof entry.dead_letter_queue === "string" ? entry.dead_letter_queue : null,
     maxConcurrency: numberOrNull(entry.max_concurrency),
     visibilityTimeoutMs: numberOrNull(entry.visibility_timeout_ms),
+  }));
+}
+
+function resolveDurableObjects(raw: Record<string, unknown>): DurableObjectBinding[] {
+  const section = isPlainObject(raw.durable_objects) ? raw.durable_objects : {};
+  const entries = Array.isArray(section.bindings) ? (section.bindings as Record<string, string | undefined>[]) : [];
+  return entries.map((entry) => ({
+    binding: entry.name!,
+    className: entry.class_name!,
+    scriptName: entry.script_name ?? null,
   }));
 }
 

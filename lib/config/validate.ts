@@ -104,6 +104,8 @@ export function checkSection(check: ConfigChecker, section: Record<string, unkno
   checkVars(check, at("vars"), section.vars);
   checkKvNamespaces(check, at("kv_namespaces"), section.kv_namespaces);
   checkD1Databases(check, at("d1_databases"), section.d1_databases);
+  checkDurableObjects(check, at("durable_objects"), section.durable_objects);
+  checkMigrations(check, at("migrations"), section.migrations);
   checkBuild(check, at("build"), section.build);
   checkServices(check, at("services"), section.services);
   checkAssets(check, at("assets"), section.assets);
@@ -219,6 +221,30 @@ function checkQueues(check: ConfigChecker, path: KeyPath, value: unknown): void 
     }
     for (const key of QUEUE_CONSUMER_NUMBERS) {
       if (entry[key] !== undefined && typeof entry[key] !== "number") check.wrongType(at(key), "a number", entry[key]);
+    }
+  }
+}
+
+function checkDurableObjects(check: ConfigChecker, path: KeyPath, value: unknown): void {
+  if (!check.optionalObject(path, value) || value === undefined) return;
+
+  for (const [index, entry] of bindingEntries(check, [...path, "bindings"], value.bindings)) {
+    check.requiredString([...path, "bindings", index, "name"], entry.name);
+    check.requiredString([...path, "bindings", index, "class_name"], entry.class_name);
+    check.optionalString([...path, "bindings", index, "script_name"], entry.script_name);
+    check.optionalString([...path, "bindings", index, "environment"], entry.environment);
+  }
+}
+
+function checkMigrations(check: ConfigChecker, path: KeyPath, value: unknown): void {
+  for (const [index, entry] of bindingEntries(check, path, value)) {
+    check.requiredString([...path, index, "tag"], entry.tag);
+    for (const key of ["new_classes", "new_sqlite_classes", "deleted_classes"]) {
+      check.optionalStringArray([...path, index, key], entry[key]);
+    }
+    for (const [renameIndex, rename] of bindingEntries(check, [...path, index, "renamed_classes"], entry.renamed_classes)) {
+      check.requiredString([...path, index, "renamed_classes", renameIndex, "from"], rename.from);
+      check.requiredString([...path, index, "renamed_classes", renameIndex, "to"], rename.to);
     }
   }
 }

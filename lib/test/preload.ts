@@ -5,6 +5,7 @@
 import { ConfigError, loadConfig } from "../config.ts";
 import { buildEnv, openStorage, replaceEnv } from "../env.ts";
 import { registerCloudflareModules } from "../plugin.ts";
+import { setDurableObjectExports } from "../bindings/durable-object.ts";
 import { log } from "../log.ts";
 
 registerCloudflareModules();
@@ -12,6 +13,12 @@ registerCloudflareModules();
 try {
   const config = loadConfig({ cwd: process.cwd() });
   replaceEnv(buildEnv(config, openStorage(config.persistTo)));
+
+  // Durable Objects are constructed from the Worker's exported classes, so
+  // the entry module is loaded when the config binds any.
+  if (config.durableObjects.length > 0 && config.main !== null) {
+    setDurableObjectExports((await import(config.main)) as Record<string, unknown>);
+  }
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error;
   // A test run without a usable config still gets the modules, with an empty env.

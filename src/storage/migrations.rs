@@ -51,4 +51,33 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX queue_messages_visible ON queue_messages (queue, visible_at);
     CREATE INDEX queue_messages_lease ON queue_messages (lease_id) WHERE lease_id IS NOT NULL;",
+    // 2: Durable Objects. `do_classes` contains each class a config migration
+    // created, with its backend ('kv' or 'sqlite') and the key its object ids
+    // derive from (the name it was created with, kept across renames so ids
+    // stay valid); `do_migration_tags` the
+    // applied migration tags. `do_alarms` holds one alarm per object, in ms
+    // since the epoch, indexed by time for the scheduler. `do_bookmarks`
+    // holds the database snapshots that point-in-time bookmarks name.
+    "CREATE TABLE do_classes (
+        class TEXT PRIMARY KEY,
+        storage TEXT NOT NULL CHECK (storage IN ('kv', 'sqlite')),
+        namespace_key TEXT NOT NULL
+    );
+    CREATE TABLE do_migration_tags (tag TEXT PRIMARY KEY, applied_at INTEGER NOT NULL);
+    CREATE TABLE do_alarms (
+        class TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        scheduled_time INTEGER NOT NULL,
+        PRIMARY KEY (class, object_id)
+    );
+    CREATE INDEX do_alarms_time ON do_alarms (scheduled_time);
+    CREATE TABLE do_bookmarks (
+        class TEXT NOT NULL,
+        object_id TEXT NOT NULL,
+        sequence INTEGER NOT NULL,
+        bookmark TEXT NOT NULL,
+        taken_at INTEGER NOT NULL,
+        image BLOB NOT NULL,
+        PRIMARY KEY (class, object_id, sequence)
+    );",
 ];

@@ -1,0 +1,9 @@
+// Types for the `cloudflare:workers` module, taken from
+// @cloudflare/workers-types, whose module-style entry declares them as the
+// CloudflareWorkersModule namespace.
+
+declare module "cloudflare:workers" {
+  import type { CloudflareWorkersModule } from "@cloudflare/workers-types/index.ts";
+  export const DurableObject: typeof CloudflareWorkersModule.DurableObject;
+  export type DurableObject<Env = unknown> = CloudflareWorkersModule.DurableObject<Env>;
+}
