@@ -92,6 +92,23 @@ export interface D1ExecResult {
   duration: number
 }
 
+/** Reads an image's format and size from its header. */
+export declare function imageInfo(data: Buffer): ImageInfo
+
+/** The result of `info()`. SVG input has only `format`. */
+export interface ImageInfo {
+  format: string
+  fileSize?: number
+  width?: number
+  height?: number
+}
+
+/** One encoded output and its content type. */
+export interface ImageOutput {
+  data: Buffer
+  contentType: string
+}
+
 /** A value read for `getWithMetadata`. */
 export interface KvValueWithMetadata {
   /** A string for text and json, a Buffer for arrayBuffer and stream. */
@@ -108,3 +125,10 @@ export declare function resetClock(): void
  * comment-only pieces. Used for migration files and `d1 execute --file`.
  */
 export declare function splitSqlStatements(sql: string): Array<string>
+
+/**
+ * Runs a transformation plan off the JavaScript thread. `images[0]` is the
+ * canvas and `images[1..]` the overlays that `draw` steps refer to. The plan
+ * is JSON: `{operations: [{image, transform} | {image, target, draw}], output}`.
+ */
+export declare function transformImage(plan: string, images: Array<Buffer>): Promise<ImageOutput>

@@ -840,5 +840,7 @@ module.exports.KvNamespace = nativeBinding.KvNamespace
 module.exports.Storage = nativeBinding.Storage
 module.exports.advanceClock = nativeBinding.advanceClock
 module.exports.clockNow = nativeBinding.clockNow
+module.exports.imageInfo = nativeBinding.imageInfo
 module.exports.resetClock = nativeBinding.resetClock
 module.exports.splitSqlStatements = nativeBinding.splitSqlStatements
+module.exports.transformImage = nativeBinding.transformImage

@@ -50,19 +50,31 @@ const TRANSACTION_STATEMENT_MESSAGE: &str = "To execute a transaction, please us
 #[derive(Debug)]
 pub enum D1Error {
     /// SQLite rejected or failed a statement. `name` is the primary result code.
-    Sqlite { message: String, name: &'static str },
+    Sqlite {
+        message: String,
+        name: &'static str,
+    },
     /// The number of bound values differs from the statement's parameters.
-    WrongParameterCount { expected: usize, bound: usize },
+    WrongParameterCount {
+        expected: usize,
+        bound: usize,
+    },
     /// User SQL tried `BEGIN`, `COMMIT`, `ROLLBACK`, `SAVEPOINT` or `RELEASE`.
     TransactionStatement,
     /// The SQL (or batch) contains no statement at all.
     NoStatements,
     /// A bound value is not one D1 accepts. The TS layer rejects these first.
-    UnsupportedValue { value: String },
+    UnsupportedValue {
+        value: String,
+    },
     /// The request JSON from the TS layer could not be parsed.
     InvalidRequest(String),
     /// One line of `exec` failed. `line` counts from 1.
-    Exec { line: usize, text: String, cause: Box<D1Error> },
+    Exec {
+        line: usize,
+        text: String,
+        cause: Box<D1Error>,
+    },
     Storage(StorageError),
 }
 
@@ -79,8 +91,12 @@ impl Display for D1Error {
             D1Error::UnsupportedValue { value } => {
                 write!(f, "Type 'object' not supported for value '{value}'")
             }
-            D1Error::InvalidRequest(message) => write!(f, "invalid request from the binding: {message}"),
-            D1Error::Exec { line, text, cause } => write!(f, "Error in line {line}: {text}: {cause}"),
+            D1Error::InvalidRequest(message) => {
+                write!(f, "invalid request from the binding: {message}")
+            }
+            D1Error::Exec { line, text, cause } => {
+                write!(f, "Error in line {line}: {text}: {cause}")
+            }
             D1Error::Storage(error) => write!(f, "{error}"),
         }
     }
@@ -109,9 +125,15 @@ impl From<rusqlite::Error> for D1Error {
                 name: primary_code_name(error.extended_code),
             },
             rusqlite::Error::InvalidParameterCount(given, expected) => {
-                D1Error::WrongParameterCount { expected, bound: given }
+                D1Error::WrongParameterCount {
+                    expected,
+                    bound: given,
+                }
             }
-            other => D1Error::Sqlite { message: other.to_string(), name: "SQLITE_ERROR" },
+            other => D1Error::Sqlite {
+                message: other.to_string(),
+                name: "SQLITE_ERROR",
+            },
         }
     }
 }
@@ -128,14 +150,38 @@ impl From<StorageError> for D1Error {
 /// Returns the name of SQLite's primary result code, as D1 appends it to messages.
 fn primary_code_name(extended_code: i32) -> &'static str {
     const NAMES: [&str; 27] = [
-        "SQLITE_OK", "SQLITE_ERROR", "SQLITE_INTERNAL", "SQLITE_PERM", "SQLITE_ABORT",
-        "SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_NOMEM", "SQLITE_READONLY", "SQLITE_INTERRUPT",
-        "SQLITE_IOERR", "SQLITE_CORRUPT", "SQLITE_NOTFOUND", "SQLITE_FULL", "SQLITE_CANTOPEN",
-        "SQLITE_PROTOCOL", "SQLITE_EMPTY", "SQLITE_SCHEMA", "SQLITE_TOOBIG", "SQLITE_CONSTRAINT",
-        "SQLITE_MISMATCH", "SQLITE_MISUSE", "SQLITE_NOLFS", "SQLITE_AUTH", "SQLITE_FORMAT",
-        "SQLITE_RANGE", "SQLITE_NOTADB",
+        "SQLITE_OK",
+        "SQLITE_ERROR",
+        "SQLITE_INTERNAL",
+        "SQLITE_PERM",
+        "SQLITE_ABORT",
+        "SQLITE_BUSY",
+        "SQLITE_LOCKED",
+        "SQLITE_NOMEM",
+        "SQLITE_READONLY",
+        "SQLITE_INTERRUPT",
+        "SQLITE_IOERR",
+        "SQLITE_CORRUPT",
+        "SQLITE_NOTFOUND",
+        "SQLITE_FULL",
+        "SQLITE_CANTOPEN",
+        "SQLITE_PROTOCOL",
+        "SQLITE_EMPTY",
+        "SQLITE_SCHEMA",
+        "SQLITE_TOOBIG",
+        "SQLITE_CONSTRAINT",
+        "SQLITE_MISMATCH",
+        "SQLITE_MISUSE",
+        "SQLITE_NOLFS",
+        "SQLITE_AUTH",
+        "SQLITE_FORMAT",
+        "SQLITE_RANGE",
+        "SQLITE_NOTADB",
     ];
-    NAMES.get((extended_code & 0xff) as usize).copied().unwrap_or("SQLITE_ERROR")
+    NAMES
+        .get((extended_code & 0xff) as usize)
+        .copied()
+        .unwrap_or("SQLITE_ERROR")
 }
 
 thread_local! {
@@ -220,9 +266,17 @@ pub fn is_blank_sql(sql: &str) -> bool {
             return true;
         }
         if let Some(after) = rest.strip_prefix("--") {
-            rest = after.split_once('\n').map(|(_, tail)| tail).unwrap_or("").trim_start();
+            rest = after
+                .split_once('\n')
+                .map(|(_, tail)| tail)
+                .unwrap_or("")
+                .trim_start();
         } else if let Some(after) = rest.strip_prefix("/*") {
-            rest = after.split_once("*/").map(|(_, tail)| tail).unwrap_or("").trim_start();
+            rest = after
+                .split_once("*/")
+                .map(|(_, tail)| tail)
+                .unwrap_or("")
+                .trim_start();
         } else {
             // A lone `;` is an empty statement, which D1 does not count.
             match rest.strip_prefix(';') {
@@ -272,7 +326,9 @@ fn json_to_value(value: &serde_json::Value) -> Result<Value, D1Error> {
 }
 
 fn unsupported(value: &serde_json::Value) -> D1Error {
-    D1Error::UnsupportedValue { value: value.to_string() }
+    D1Error::UnsupportedValue {
+        value: value.to_string(),
+    }
 }
 
 /// Appends `text` to `out` as a JSON string literal.
@@ -324,8 +380,9 @@ fn write_json_value(out: &mut String, value: ValueRef<'_>) {
 
 /// Returns the database file's size in bytes, as `meta.size_after` reports it.
 fn database_size(connection: &Connection) -> Result<i64, D1Error> {
-    let mut statement = connection
-        .prepare_cached("SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()")?;
+    let mut statement = connection.prepare_cached(
+        "SELECT page_count * page_size FROM pragma_page_count(), pragma_page_size()",
+    )?;
     Ok(statement.query_row([], |row| row.get(0))?)
 }
 
@@ -479,7 +536,9 @@ fn run_several(
         let mut remaining = params;
         let body_start = out.len();
         for statement_sql in &statements {
-            let needed = prepare_user(connection, statement_sql)?.parameter_count().min(remaining.len());
+            let needed = prepare_user(connection, statement_sql)?
+                .parameter_count()
+                .min(remaining.len());
             let (own, rest) = remaining.split_at(needed);
             remaining = rest;
             out.truncate(body_start);
@@ -515,12 +574,19 @@ fn parse_batch(json: &str) -> Result<Vec<BatchStatement>, D1Error> {
             let sql = item
                 .get("sql")
                 .and_then(|sql| sql.as_str())
-                .ok_or_else(|| D1Error::InvalidRequest("each statement needs a \"sql\" string".into()))?;
+                .ok_or_else(|| {
+                    D1Error::InvalidRequest("each statement needs a \"sql\" string".into())
+                })?;
             let params = match item.get("params") {
-                Some(serde_json::Value::Array(values)) => values.iter().map(json_to_value).collect::<Result<_, _>>()?,
+                Some(serde_json::Value::Array(values)) => {
+                    values.iter().map(json_to_value).collect::<Result<_, _>>()?
+                }
                 _ => Vec::new(),
             };
-            Ok(BatchStatement { sql: sql.to_string(), params })
+            Ok(BatchStatement {
+                sql: sql.to_string(),
+                params,
+            })
         })
         .collect()
 }
@@ -546,7 +612,10 @@ impl D1 {
             connection.authorizer(Some(authorize))?;
         }
         let size = database_size(&database.lock())?;
-        Ok(D1 { database, size: AtomicI64::new(size) })
+        Ok(D1 {
+            database,
+            size: AtomicI64::new(size),
+        })
     }
 
     /// Runs one prepared statement and returns its result as JSON.
@@ -577,7 +646,13 @@ impl D1 {
                 if index > 0 {
                     out.push(',');
                 }
-                run_query(connection, &self.size, &statement.sql, &statement.params, &mut out)?;
+                run_query(
+                    connection,
+                    &self.size,
+                    &statement.sql,
+                    &statement.params,
+                    &mut out,
+                )?;
             }
             out.push(']');
             Ok(out)
@@ -609,10 +684,12 @@ impl D1 {
                 }
                 let started = Instant::now();
                 scratch.clear();
-                run_query(connection, &self.size, line, &[], &mut scratch).map_err(|cause| D1Error::Exec {
-                    line: index + 1,
-                    text: line.clone(),
-                    cause: Box::new(cause),
+                run_query(connection, &self.size, line, &[], &mut scratch).map_err(|cause| {
+                    D1Error::Exec {
+                        line: index + 1,
+                        text: line.clone(),
+                        cause: Box::new(cause),
+                    }
                 })?;
                 duration += started.elapsed().as_secs_f64() * 1000.0;
                 count += 1;
@@ -630,7 +707,10 @@ impl D1 {
     pub fn bookmark(&self) -> String {
         static PROCESS_START_MS: OnceLock<u128> = OnceLock::new();
         let start = PROCESS_START_MS.get_or_init(|| {
-            SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis()).unwrap_or(0)
+            SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map(|d| d.as_millis())
+                .unwrap_or(0)
         });
         let changes = self.database.lock().total_changes();
         format!("{start:016x}-{changes:016x}")
@@ -664,7 +744,10 @@ impl D1Database {
     #[napi(constructor)]
     pub fn new(storage: &Storage, database_name: String) -> napi::Result<D1Database> {
         let engine = D1::open(&storage.data, &database_name).map_err(to_napi)?;
-        Ok(D1Database { engine, name: database_name })
+        Ok(D1Database {
+            engine,
+            name: database_name,
+        })
     }
 
     /// Returns the `database_name` this handle was opened with.
@@ -677,7 +760,9 @@ impl D1Database {
     /// `{"columns":[…],"rows":[[…]],"meta":{…}}` as JSON.
     #[napi]
     pub fn query(&self, sql: String, params_json: Option<String>) -> napi::Result<String> {
-        self.engine.query(&sql, params_json.as_deref()).map_err(to_napi)
+        self.engine
+            .query(&sql, params_json.as_deref())
+            .map_err(to_napi)
     }
 
     /// Runs `[{"sql","params"}]` in one transaction and returns a JSON array of results.
@@ -731,15 +816,28 @@ mod tests {
     #[test]
     fn query_returns_columns_rows_and_meta() {
         let (_data, d1) = open("db");
-        d1.query("CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, data BLOB)", None).unwrap();
-        let inserted = parse(&d1.query("INSERT INTO t (name, data) VALUES (?, ?)", Some(r#"["a",[1,2]]"#)).unwrap());
+        d1.query(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, name TEXT, data BLOB)",
+            None,
+        )
+        .unwrap();
+        let inserted = parse(
+            &d1.query(
+                "INSERT INTO t (name, data) VALUES (?, ?)",
+                Some(r#"["a",[1,2]]"#),
+            )
+            .unwrap(),
+        );
         assert_eq!(inserted["meta"]["changes"], 1);
         assert_eq!(inserted["meta"]["last_row_id"], 1);
         assert_eq!(inserted["meta"]["changed_db"], true);
         assert_eq!(inserted["meta"]["rows_written"], 1);
 
         let selected = parse(&d1.query("SELECT id, name, data FROM t", None).unwrap());
-        assert_eq!(selected["columns"], serde_json::json!(["id", "name", "data"]));
+        assert_eq!(
+            selected["columns"],
+            serde_json::json!(["id", "name", "data"])
+        );
         assert_eq!(selected["rows"], serde_json::json!([[1, "a", [1, 2]]]));
         assert_eq!(selected["meta"]["changed_db"], false);
         assert_eq!(selected["meta"]["rows_read"], 1);
@@ -756,9 +854,18 @@ mod tests {
     #[test]
     fn transaction_statements_are_rejected() {
         let (_data, d1) = open("db");
-        for sql in ["BEGIN TRANSACTION", "COMMIT", "SAVEPOINT s", "RELEASE s", "ROLLBACK"] {
+        for sql in [
+            "BEGIN TRANSACTION",
+            "COMMIT",
+            "SAVEPOINT s",
+            "RELEASE s",
+            "ROLLBACK",
+        ] {
             let error = d1.query(sql, None).unwrap_err();
-            assert!(matches!(error, D1Error::TransactionStatement), "{sql}: {error}");
+            assert!(
+                matches!(error, D1Error::TransactionStatement),
+                "{sql}: {error}"
+            );
         }
         // The engine's own transactions still work after a rejection.
         d1.batch(r#"[{"sql":"SELECT 1"}]"#).unwrap();
@@ -768,13 +875,20 @@ mod tests {
     fn wrong_parameter_count_is_rejected() {
         let (_data, d1) = open("db");
         let error = d1.query("SELECT ?", Some("[1,2]")).unwrap_err();
-        assert!(matches!(error, D1Error::WrongParameterCount { expected: 1, bound: 2 }));
+        assert!(matches!(
+            error,
+            D1Error::WrongParameterCount {
+                expected: 1,
+                bound: 2
+            }
+        ));
     }
 
     #[test]
     fn failed_batch_rolls_back() {
         let (_data, d1) = open("db");
-        d1.query("CREATE TABLE t (id INTEGER PRIMARY KEY)", None).unwrap();
+        d1.query("CREATE TABLE t (id INTEGER PRIMARY KEY)", None)
+            .unwrap();
         let error = d1
             .batch(r#"[{"sql":"INSERT INTO t VALUES (1)"},{"sql":"INSERT INTO t VALUES (1)"}]"#)
             .unwrap_err();
@@ -786,7 +900,13 @@ mod tests {
     #[test]
     fn several_statements_return_the_last() {
         let (_data, d1) = open("db");
-        let result = parse(&d1.query("CREATE TABLE t (x); INSERT INTO t VALUES (?); SELECT x FROM t", Some("[7]")).unwrap());
+        let result = parse(
+            &d1.query(
+                "CREATE TABLE t (x); INSERT INTO t VALUES (?); SELECT x FROM t",
+                Some("[7]"),
+            )
+            .unwrap(),
+        );
         assert_eq!(result["rows"], serde_json::json!([[7]]));
     }
 
@@ -803,7 +923,10 @@ CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM a; END;\n/* trailing */";
     #[test]
     fn exec_names_the_failing_line() {
         let (_data, d1) = open("db");
-        let lines = vec!["CREATE TABLE t (x);".to_string(), "INSERT INTO nope VALUES (1);".to_string()];
+        let lines = vec![
+            "CREATE TABLE t (x);".to_string(),
+            "INSERT INTO nope VALUES (1);".to_string(),
+        ];
         let error = d1.exec(&lines).unwrap_err();
         assert_eq!(error.code(), "D1_EXEC_ERROR");
         assert_eq!(
@@ -823,7 +946,15 @@ CREATE TRIGGER t AFTER INSERT ON a BEGIN DELETE FROM a; END;\n/* trailing */";
     fn limits_match_production() {
         let (_data, d1) = open("db");
         let placeholders = vec!["?"; 101].join(",");
-        let error = d1.query(&format!("SELECT {placeholders}"), Some(&format!("[{}]", vec!["1"; 101].join(",")))).unwrap_err();
-        assert!(error.to_string().contains("too many SQL variables"), "{error}");
+        let error = d1
+            .query(
+                &format!("SELECT {placeholders}"),
+                Some(&format!("[{}]", vec!["1"; 101].join(","))),
+            )
+            .unwrap_err();
+        assert!(
+            error.to_string().contains("too many SQL variables"),
+            "{error}"
+        );
     }
 }

@@ -22,9 +22,19 @@ pub fn to_napi<E: ErrorCode>(error: E) -> napi::Error {
 #[derive(Debug)]
 pub enum StorageError {
     Sqlite(rusqlite::Error),
-    Io { path: String, source: std::io::Error },
-    InvalidName { kind: &'static str, name: String },
-    SchemaTooNew { path: String, found: i64, supported: i64 },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+    InvalidName {
+        kind: &'static str,
+        name: String,
+    },
+    SchemaTooNew {
+        path: String,
+        found: i64,
+        supported: i64,
+    },
 }
 
 impl Display for StorageError {

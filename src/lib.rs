@@ -7,5 +7,6 @@
 pub mod clock;
 pub mod d1;
 pub mod errors;
+pub mod images;
 pub mod kv;
 pub mod storage;

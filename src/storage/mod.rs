@@ -193,7 +193,10 @@ impl DataDir {
         if let Some(database) = open.get(name) {
             return Ok(database.clone());
         }
-        let path = self.root.as_ref().map(|r| r.join("d1").join(format!("{name}.sqlite")));
+        let path = self
+            .root
+            .as_ref()
+            .map(|r| r.join("d1").join(format!("{name}.sqlite")));
         let database = Arc::new(Database::open(path.as_deref())?);
         open.insert(name.to_string(), database.clone());
         Ok(database)
@@ -211,7 +214,10 @@ fn validate_file_name(kind: &'static str, name: &str) -> Result<(), StorageError
     if valid {
         Ok(())
     } else {
-        Err(StorageError::InvalidName { kind, name: name.to_string() })
+        Err(StorageError::InvalidName {
+            kind,
+            name: name.to_string(),
+        })
     }
 }
 
@@ -222,7 +228,8 @@ fn migrate(database: &Database) -> Result<(), StorageError> {
     let supported = migrations::MIGRATIONS.len() as i64;
     loop {
         let done = database.write(|connection| -> Result<bool, StorageError> {
-            let version: i64 = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+            let version: i64 =
+                connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
             if version > supported {
                 return Err(StorageError::SchemaTooNew {
                     path: database
@@ -260,7 +267,9 @@ impl Storage {
     #[napi(factory)]
     pub fn open(dir: Option<String>) -> napi::Result<Storage> {
         let data = DataDir::open(dir.as_deref().map(Path::new))?;
-        Ok(Storage { data: Arc::new(data) })
+        Ok(Storage {
+            data: Arc::new(data),
+        })
     }
 
     /// The persist directory, or null for an in-memory store.
@@ -320,7 +329,10 @@ mod tests {
         raw.pragma_update(None, "user_version", 999).unwrap();
         drop(raw);
         let error = DataDir::open(Some(dir.path())).err().expect("must fail");
-        assert!(matches!(error, StorageError::SchemaTooNew { found: 999, .. }));
+        assert!(matches!(
+            error,
+            StorageError::SchemaTooNew { found: 999, .. }
+        ));
     }
 
     #[test]
