@@ -20,6 +20,11 @@ export interface D1DatabaseBinding {
   migrationsTable: string;
 }
 
+/** The `images` entry: one Images binding. */
+export interface ImagesBinding {
+  binding: string;
+}
+
 /** The `build` section: a command run before the Worker loads and before each reload. */
 export interface BuildConfig {
   command: string;
@@ -50,6 +55,7 @@ export interface WorkerConfig {
   secretNames: string[];
   kvNamespaces: KVNamespaceBinding[];
   d1Databases: D1DatabaseBinding[];
+  images: ImagesBinding | null;
   build: BuildConfig | null;
   /** `triggers.crons`. */
   crons: string[];

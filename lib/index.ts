@@ -7,11 +7,13 @@ export { buildEnv, openStorage, workerEnv } from "./env.ts";
 export { registerCloudflareModules } from "./plugin.ts";
 export { createKVNamespace } from "./bindings/kv.ts";
 export { createD1Database } from "./bindings/d1.ts";
+export { createImagesBinding, ImagesBinding, ImageTransformer, ImagesError } from "./bindings/images.ts";
 export { loadConfig, ConfigError } from "./config.ts";
 export type {
   WorkerConfig,
   LoadConfigOptions,
   KVNamespaceBinding,
   D1DatabaseBinding,
+  ImagesBinding as ImagesBindingConfig,
   BuildConfig,
 } from "./config.ts";

@@ -104,6 +104,9 @@ export function checkSection(check: ConfigChecker, section: Record<string, unkno
   checkKvNamespaces(check, at("kv_namespaces"), section.kv_namespaces);
   checkD1Databases(check, at("d1_databases"), section.d1_databases);
   checkBuild(check, at("build"), section.build);
+  if (check.optionalObject(at("images"), section.images) && section.images !== undefined) {
+    check.requiredString(at("images", "binding"), section.images.binding);
+  }
 
   if (check.optionalObject(at("triggers"), section.triggers) && section.triggers !== undefined) {
     check.optionalStringArray(at("triggers", "crons"), section.triggers.crons);
