@@ -55,7 +55,8 @@ export interface WorkerConfig {
   secretNames: string[];
   kvNamespaces: KVNamespaceBinding[];
   d1Databases: D1DatabaseBinding[];
-  images: ImagesBinding | null;
+  /** `images`; absent or null when the config has none. */
+  images?: ImagesBinding | null;
   build: BuildConfig | null;
   /** `triggers.crons`. */
   crons: string[];

@@ -223,7 +223,7 @@ export class ImagesBinding {
     const bytes = await readSource(stream, options?.encoding);
     try {
       const info = native.imageInfo(bytes);
-      if (info.width === undefined || info.width === null) return { format: info.format };
+      if (info.width === undefined || info.width === null) return { format: "image/svg+xml" };
       return { format: info.format, fileSize: info.fileSize!, width: info.width, height: info.height! };
     } catch (error) {
       throw toImagesError("INFO", error);

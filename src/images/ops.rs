@@ -327,13 +327,14 @@ fn sharpen(image: DynamicImage, strength: f64) -> DynamicImage {
 }
 
 /// Applies brightness, contrast and gamma through one lookup table, then saturation.
-/// A factor of 1 or 0 leaves the image as it is, as production documents.
+/// A factor of 1 leaves the image as it is; so does 0, except for saturation.
 fn adjust_colors(image: &mut DynamicImage, transform: &Transform) {
     let factor = |value: Option<f64>| value.filter(|v| *v != 0.0 && *v != 1.0);
     let brightness = factor(transform.brightness);
     let contrast = factor(transform.contrast);
     let gamma = factor(transform.gamma);
-    let saturation = factor(transform.saturation);
+    // Saturation 0 is meaningful: production documents it as grayscale.
+    let saturation = transform.saturation.filter(|v| *v != 1.0);
 
     let channels = image.color().channel_count() as usize;
     let alpha = image.color().has_alpha();
