@@ -178,6 +178,7 @@ describe("fit", () => {
     ["astronaut.png", "squeeze", 100, 200, 100, 200],
     ["chelsea.png", "contain", 200, 100, 150, 100],
     ["chelsea.png", "cover", 200, 100, 200, 100],
+    ["chelsea.png", "cover", 120, 80, 120, 80],
     ["chelsea.png", "contain", 100, 200, 100, 67],
     ["chelsea.png", "cover", 100, 200, 100, 200],
     ["chelsea.png", "pad", 100, 200, 100, 200],
@@ -289,8 +290,25 @@ describe("output", () => {
       expect(result.contentType()).toBe(format);
       const out = await decode(result.image());
       expect(pixel(out, 10, 150)[3]).toBe(0);
-      expect(pixel(out, 250, 150)).toEqual(pixel(original, 250, 150));
+      // WebP at the default quality is lossy, so its colors are compared with a tolerance.
+      expectClose(pixel(out, 250, 150), pixel(original, 250, 150), format === "image/png" ? 0 : 24);
     }
+  });
+
+  test("webp quality orders sizes", async () => {
+    const sizes: number[] = [];
+    for (const quality of [20, 60, 95]) {
+      const result = await images.input(stream("astronaut.png")).output({ format: "image/webp", quality });
+      sizes.push((await result.response().arrayBuffer()).byteLength);
+    }
+    expect(sizes[0]!).toBeLessThan(sizes[1]!);
+    expect(sizes[1]!).toBeLessThan(sizes[2]!);
+  });
+
+  test("webp quality 100 is lossless", async () => {
+    const original = await decode(stream("chelsea.png"));
+    const out = await decode((await images.input(stream("chelsea.png")).output({ format: "image/webp", quality: 100 })).image());
+    for (const [x, y] of [[0, 0], [100, 100], [450, 299]]) expect(pixel(out, x!, y!)).toEqual(pixel(original, x!, y!));
   });
 
   test("jpeg fills transparency with background", async () => {

@@ -5,7 +5,6 @@ use std::io::Cursor;
 use image::codecs::gif::{GifDecoder, GifEncoder, Repeat};
 use image::codecs::jpeg::JpegEncoder;
 use image::codecs::png::{CompressionType, FilterType, PngEncoder};
-use image::codecs::webp::WebPEncoder;
 use image::{AnimationDecoder, Delay, DynamicImage, Frame, ImageFormat, ImageReader, Rgba};
 
 use super::error::ImagesError;
@@ -227,14 +226,7 @@ pub fn encode(frames: Vec<DecodedFrame>, output: &OutputOptions) -> Result<Vec<u
                 .write_with_encoder(JpegEncoder::new_with_quality(&mut bytes, output.quality))
                 .map_err(failed)?;
         }
-        OutputFormat::Webp => {
-            // NOTE: the pure-Rust WebP encoder writes lossless WebP only, so
-            // `quality` does not change WebP output (production encodes lossy
-            // below quality 100).
-            image
-                .write_with_encoder(WebPEncoder::new_lossless(&mut bytes))
-                .map_err(failed)?;
-        }
+        OutputFormat::Webp => bytes = encode_webp(image, output.quality),
         OutputFormat::Avif => {
             // NOTE: AVIF encoding (rav1e) is not compiled in, to keep the
             // addon's build time down; production encodes AVIF.
@@ -245,6 +237,29 @@ pub fn encode(frames: Vec<DecodedFrame>, output: &OutputOptions) -> Result<Vec<u
         OutputFormat::Gif => unreachable!("GIF output returns above"),
     }
     Ok(bytes)
+}
+
+/// Encodes lossy WebP at `quality`, or lossless WebP at quality 100, as
+/// production's `format: "webp"` documents.
+fn encode_webp(image: DynamicImage, quality: u8) -> Vec<u8> {
+    let image = match image {
+        DynamicImage::ImageRgb8(_) | DynamicImage::ImageRgba8(_) => image,
+        other if other.color().has_alpha() => DynamicImage::ImageRgba8(other.into_rgba8()),
+        other => DynamicImage::ImageRgb8(other.into_rgb8()),
+    };
+    let (width, height) = (image.width(), image.height());
+    let encoder = match &image {
+        DynamicImage::ImageRgba8(buffer) => {
+            webp::Encoder::from_rgba(buffer.as_raw(), width, height)
+        }
+        other => webp::Encoder::from_rgb(other.as_bytes(), width, height),
+    };
+    let encoded = if quality >= 100 {
+        encoder.encode_lossless()
+    } else {
+        encoder.encode(quality as f32)
+    };
+    encoded.to_vec()
 }
 
 #[cfg(test)]

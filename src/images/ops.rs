@@ -203,11 +203,18 @@ fn resize(
     } else {
         // Resample only the kept window: its position in source pixels is the
         // window divided by the scale on each axis.
-        let x_scale = plan.scaled.0 / image.width() as f64;
-        let y_scale = plan.scaled.1 / image.height() as f64;
+        // Rounding can put the box a fraction of a pixel past the edge, which
+        // the resampler rejects, so it is clamped to the source.
+        let (source_width, source_height) = (image.width() as f64, image.height() as f64);
+        let x_scale = plan.scaled.0 / source_width;
+        let y_scale = plan.scaled.1 / source_height;
+        let left = (x / x_scale).min(source_width);
+        let top = (y / y_scale).min(source_height);
+        let crop_width = (width / x_scale).min(source_width - left);
+        let crop_height = (height / y_scale).min(source_height - top);
         let options = ResizeOptions::new()
             .resize_alg(ResizeAlg::Convolution(FilterType::Lanczos3))
-            .crop(x / x_scale, y / y_scale, width / x_scale, height / y_scale);
+            .crop(left, top, crop_width, crop_height);
         let mut output = DynamicImage::new(width as u32, height as u32, image.color());
         resizer
             .resize(&image, &mut output, &options)
@@ -591,6 +598,20 @@ mod tests {
         };
         let plan = plan_resize((400, 100), (Some(100.0), Some(100.0)), Fit::Cover, right);
         assert_eq!(plan.window, (300.0, 0.0, 100.0, 100.0));
+    }
+
+    #[test]
+    fn cover_rounding_stays_inside() {
+        let mut resizer = Resizer::new();
+        let source = DynamicImage::new_rgb8(451, 300);
+        let transform = Transform {
+            width: Some(120.0),
+            height: Some(80.0),
+            fit: Some(Fit::Cover),
+            ..Transform::default()
+        };
+        let output = resize(source, &transform, &mut resizer).unwrap();
+        assert_eq!(output.dimensions(), (120, 80));
     }
 
     #[test]
