@@ -2,11 +2,12 @@
 // shared/data/images (copied to a temp dir first). Pixel checks compare
 // probes and means, decoded back to raw RGBA with the binding itself.
 
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createImagesBinding, ImagesBinding, ImagesError, type ImageTransformer } from "../lib/bindings/images.ts";
+import { installImageResizing } from "../lib/bindings/image-resizing.ts";
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { buildEnv } from "../lib/env.ts";
 import { native } from "../lib/native.ts";
@@ -87,7 +88,7 @@ async function expectImagesError(promise: Promise<unknown>, code: number, messag
 }
 
 /** A PNG that holds only a header (and an empty IDAT) claiming `width` x `height`, to test limits without the pixels. */
-function pngHeader(width: number, height: number): Uint8Array {
+function pngHeader(width: number, height: number): Uint8Array<ArrayBuffer> {
   const body = new Uint8Array(17);
   body.set([0x49, 0x48, 0x44, 0x52]);
   const view = new DataView(body.buffer);
@@ -275,7 +276,7 @@ describe("output", () => {
 
   // logo.png is stored as RGBA but every pixel is opaque, so the transparent
   // input is made here: the logo padded onto a transparent 500x300 canvas.
-  async function transparentPng(): Promise<Uint8Array> {
+  async function transparentPng(): Promise<Uint8Array<ArrayBuffer>> {
     const padded = await images.input(stream("logo.png")).transform({ width: 500, height: 300, fit: "pad", background: "transparent" }).output({ format: "image/png" });
     return new Uint8Array(await padded.response().arrayBuffer());
   }
@@ -601,5 +602,73 @@ describe("config", () => {
     const root = mkdtempSync(join(tmpdir(), "bunflare-images-config-"));
     writeFileSync(join(root, "wrangler.jsonc"), JSON.stringify({ name: "images-test", images: { binding: 5 } }));
     expect(() => loadConfig({ cwd: root })).toThrow(ConfigError);
+  });
+});
+
+describe("cf.image fetch", () => {
+  let origin: ReturnType<typeof Bun.serve>;
+
+  beforeAll(() => {
+    installImageResizing();
+    origin = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch(request) {
+        const name = new URL(request.url).pathname.slice(1);
+        if (name === "page.html") return new Response("<html>not found</html>", { headers: { "content-type": "text/html" } });
+        return new Response(readFileSync(join(dir, name)), { headers: { "content-type": name.endsWith(".jpg") ? "image/jpeg" : "image/png" } });
+      },
+    });
+  });
+
+  afterAll(() => origin.stop(true));
+
+  function url(name: string): string {
+    return `http://127.0.0.1:${origin.port}/${name}`;
+  }
+
+  test("cf.image resizes response", async () => {
+    const response = await fetch(url("rocket.jpg"), { cf: { image: { width: 320, format: "webp", quality: 70 } } } as RequestInit);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("image/webp");
+    expect(response.headers.get("cf-resized")).toStartWith("internal=ok");
+    expect(await images.info(response.body!)).toMatchObject({ format: "image/webp", width: 320, height: 214 });
+  });
+
+  test("cf.image keeps input format", async () => {
+    const response = await fetch(url("chelsea.png"), { cf: { image: { width: 100, height: 100, fit: "cover" } } } as RequestInit);
+    expect(await images.info(response.body!)).toMatchObject({ format: "image/png", width: 100, height: 100 });
+  });
+
+  test("cf.image draws overlay url", async () => {
+    const overlay = await decode(stream("chessboard_GRAY.png"));
+    const response = await fetch(url("astronaut.png"), { cf: { image: { format: "png", draw: [{ url: url("chessboard_GRAY.png"), top: 0, left: 0 }] } } } as RequestInit);
+    const out = await decode(response.body!);
+    expect(pixel(out, 13, 17)).toEqual(pixel(overlay, 13, 17));
+  });
+
+  test("cf.image json format", async () => {
+    const response = await fetch(url("rocket.jpg"), { cf: { image: { width: 64, format: "json" } } } as RequestInit);
+    expect(await response.json()).toEqual({ original: { file_size: statSync(join(dir, "rocket.jpg")).size, width: 640, height: 427, format: "image/jpeg" }, width: 64, height: 43 });
+  });
+
+  test("cf.image non-image is err 9412", async () => {
+    const response = await fetch(url("page.html"), { cf: { image: { width: 64 } } } as RequestInit);
+    expect(response.status).toBe(415);
+    expect(response.headers.get("cf-resized")).toBe("err=9412");
+    expect(await response.text()).toBe("ERROR 9412: The requested file is not an image");
+  });
+
+  test("cf.image bad option is err 9401", async () => {
+    const response = await fetch(url("rocket.jpg"), { cf: { image: { rotate: 45 } } } as RequestInit);
+    expect(response.status).toBe(400);
+    expect(response.headers.get("cf-resized")).toBe("err=9401");
+    expect(await response.text()).toBe("ERROR 9401: rotate must be 0, 90, 180, 270 or 360, got 45");
+  });
+
+  test("fetch without cf.image untouched", async () => {
+    const response = await fetch(url("rocket.jpg"));
+    expect(response.headers.get("cf-resized")).toBeNull();
+    expect((await response.arrayBuffer()).byteLength).toBe(statSync(join(dir, "rocket.jpg")).size);
   });
 });

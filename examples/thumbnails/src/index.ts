@@ -74,7 +74,8 @@ async function thumbnail(env: Env, name: string, query: URLSearchParams, accept:
     const result = await env.IMAGES.input(photo)
       .transform({ width, height, fit: fit as "cover" })
       .output({ format, quality });
-    return result.response({ headers: { "cache-control": "public, max-age=3600", vary: "accept" } });
+    // workers-types' Response and the global one differ only in types.
+    return result.response({ headers: { "cache-control": "public, max-age=3600", vary: "accept" } }) as unknown as Response;
   } catch (error) {
     // An ImagesError carries production's numeric code; 9401 is a bad option.
     const code = (error as { code?: number }).code;
@@ -91,19 +92,27 @@ async function info(env: Env, name: string): Promise<Response> {
 async function original(env: Env, name: string): Promise<Response> {
   const photo = await env.PHOTOS.get(name, "arrayBuffer");
   if (!photo) return new Response(`No photo named ${name}\n`, { status: 404 });
-  const { format } = await env.IMAGES.info(new Blob([photo]).stream());
+  const { format } = await env.IMAGES.info(streamOf(photo));
   return new Response(photo, { headers: { "content-type": format } });
 }
 
 async function store(env: Env, name: string, request: Request): Promise<Response> {
   const bytes = await request.arrayBuffer();
   try {
-    await env.IMAGES.info(new Blob([bytes]).stream());
+    await env.IMAGES.info(streamOf(bytes));
   } catch (error) {
     return new Response(`${(error as Error).message}\n`, { status: 415 });
   }
   await env.PHOTOS.put(name, bytes);
   return new Response(null, { status: 201 });
+}
+
+/** The stream type the Images binding takes, as workers-types declares it. */
+type ImageStream = Parameters<ImagesBinding["info"]>[0];
+
+/** Wraps bytes in a stream; the cast only bridges Bun's and workers-types' stream declarations. */
+function streamOf(bytes: ArrayBuffer): ImageStream {
+  return new Blob([bytes]).stream() as unknown as ImageStream;
 }
 
 function escapeHtml(text: string): string {
