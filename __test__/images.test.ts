@@ -1,5 +1,5 @@
 // The Images binding through its public API, on the sample photographs in
-// shared/data/images (copied to a temp dir first). Pixel checks compare
+// the samples folder beside the repository (copied to a temp dir first). Pixel checks compare
 // probes and means, decoded back to raw RGBA with the binding itself.
 
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
@@ -87,7 +87,7 @@ async function expectImagesError(promise: Promise<unknown>, code: number, messag
   expect(error.message).toBe(message);
 }
 
-/** A PNG that holds only a header (and an empty IDAT) claiming `width` x `height`, to test limits without the pixels. */
+/** Builds a PNG of only a header (and an empty IDAT) claiming `width` x `height`, to test limits without the pixels. */
 function pngHeader(width: number, height: number): Uint8Array<ArrayBuffer> {
   const body = new Uint8Array(17);
   body.set([0x49, 0x48, 0x44, 0x52]);

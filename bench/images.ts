@@ -3,8 +3,8 @@
 // with 4 jobs in flight. Prints images/s for each and bunflare/sharp.
 //
 // Run: bun add --no-save sharp && bun bench/images.ts [seconds per case, default 5]
-// The sample image is read from shared/data/images beside the repository,
-// or from BUNFLARE_SAMPLE_IMAGES.
+// The sample image is read from the samples folder beside the repository,
+// or from the folder that BUNFLARE_SAMPLE_IMAGES names.
 
 import { readFileSync } from "node:fs";
 import { cpus } from "node:os";

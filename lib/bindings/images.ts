@@ -21,7 +21,7 @@ export class ImagesError extends Error {
   }
 }
 
-/** An engine error before the binding knows which operation (INFO or TRANSFORM) raised it. */
+/** An engine error, before the binding adds the operation (INFO or TRANSFORM) that raised it. */
 class EngineImagesError extends Error {
   constructor(
     readonly status: number,
@@ -79,7 +79,7 @@ export type ImageInfoResponse = { format: "image/svg+xml" } | { format: string; 
 
 type ImageSource = ReadableStream<Uint8Array> | ArrayBuffer | ArrayBufferView | Blob;
 
-/** Reads an input to bytes, decoding base64 text when `encoding` asks for it. */
+/** Reads an input to bytes, decoding base64 text when `encoding` is "base64". */
 async function readSource(source: ImageSource, encoding: string | undefined): Promise<Buffer> {
   let bytes: Buffer;
   if (source instanceof ReadableStream || source instanceof Blob) {
@@ -115,7 +115,7 @@ export class ImageTransformationResult {
     return this.#contentType;
   }
 
-  /** Returns the bytes as a stream, base64-encoded when `encoding` asks for it. */
+  /** Returns the bytes as a stream, base64-encoded when `encoding` is "base64". */
   image(options?: { encoding?: "base64" }): ReadableStream<Uint8Array> {
     const bytes = options?.encoding === "base64" ? Buffer.from(this.#bytes.toString("base64"), "latin1") : this.#bytes;
     return new ReadableStream({

@@ -23,7 +23,7 @@ pub struct DecodedFrame {
     pub delay: Delay,
 }
 
-/// What `info()` returns: SVG reports only its format.
+/// The header facts `info()` returns. SVG has a format but no dimensions.
 pub struct Info {
     pub format: &'static str,
     pub dimensions: Option<(u32, u32)>,

@@ -3,7 +3,8 @@
 //!
 //! `info` reads only the header, so it is a synchronous call. Each output is
 //! one napi `AsyncTask`: decoding, resampling and encoding run on libuv's
-//! thread pool and the JavaScript thread never waits for pixels.
+//! thread pool, so the JavaScript thread does not wait for pixels. It only
+//! turns the encoded bytes into a Buffer when the task resolves.
 
 mod codec;
 mod error;

@@ -50,8 +50,8 @@ pub enum Fit {
     Squeeze,
 }
 
-/// Where `cover` and `crop` keep the image: a focal point as fractions of
-/// the width and height. `box_center` places the crop box's center on the
+/// The focal point that `cover` and `crop` keep, as fractions of the width
+/// and height. `box_center` places the crop box's center on the
 /// point; otherwise the point divides the cropped-off remainder.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Gravity {
