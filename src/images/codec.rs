@@ -63,7 +63,11 @@ fn check_file_size(bytes: &[u8]) -> Result<(), ImagesError> {
     Ok(())
 }
 
-fn reader(bytes: &[u8]) -> Result<(ImageReader<Cursor<&[u8]>>, ImageFormat), ImagesError> {
+/// A reader over in-memory bytes.
+type BytesReader<'a> = ImageReader<Cursor<&'a [u8]>>;
+
+/// Opens a reader and checks that the format is one bunflare decodes.
+fn reader(bytes: &[u8]) -> Result<(BytesReader<'_>, ImageFormat), ImagesError> {
     let reader = ImageReader::new(Cursor::new(bytes))
         .with_guessed_format()
         .map_err(|_| ImagesError::NotAnImage)?;

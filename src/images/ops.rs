@@ -545,10 +545,10 @@ fn blend(backdrop: Rgba<u8>, source: Rgba<u8>, opacity: f64, mode: Composite) ->
     }
 
     let mut output = [0u8; 4];
-    for channel in 0..3 {
+    for (channel, value) in output.iter_mut().take(3).enumerate() {
         let premultiplied =
             source.0[channel] as f64 * source_weight + backdrop.0[channel] as f64 * backdrop_weight;
-        output[channel] = (premultiplied / alpha).round().clamp(0.0, 255.0) as u8;
+        *value = (premultiplied / alpha).round().clamp(0.0, 255.0) as u8;
     }
     output[3] = (alpha * 255.0).round().clamp(0.0, 255.0) as u8;
     Rgba(output)

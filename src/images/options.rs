@@ -290,10 +290,10 @@ pub fn parse_transform(value: &Value) -> Result<Transform, ImagesError> {
 
     if let Some(rotate) = optional_number(object, "rotate")? {
         transform.rotate = match rotate {
-            r if r == 0.0 || r == 360.0 => 0,
-            r if r == 90.0 => 90,
-            r if r == 180.0 => 180,
-            r if r == 270.0 => 270,
+            0.0 | 360.0 => 0,
+            90.0 => 90,
+            180.0 => 180,
+            270.0 => 270,
             r => {
                 return Err(invalid(format!(
                     "rotate must be 0, 90, 180, 270 or 360, got {r}"
