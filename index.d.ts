@@ -306,6 +306,23 @@ export interface DurableObjectSqlResult {
   rowsWritten: number
 }
 
+/** Reads an image's format and size from its header. */
+export declare function imageInfo(data: Buffer): ImageInfo
+
+/** The result of `info()`. SVG input has only `format`. */
+export interface ImageInfo {
+  format: string
+  fileSize?: number
+  width?: number
+  height?: number
+}
+
+/** One encoded output and its content type. */
+export interface ImageOutput {
+  data: Buffer
+  contentType: string
+}
+
 /** A value read for `getWithMetadata`. */
 export interface KvValueWithMetadata {
   /** A string for text and json, a Buffer for arrayBuffer and stream. */
@@ -421,6 +438,13 @@ export declare function startScheduler(callback: (arg: Array<ScheduledItem>) => 
  * are kept; a later `startScheduler` resumes them.
  */
 export declare function stopScheduler(): void
+
+/**
+ * Runs a transformation plan off the JavaScript thread. `images[0]` is the
+ * canvas and `images[1..]` the overlays that `draw` steps refer to. The plan
+ * is JSON: `{operations: [{image, transform} | {image, target, draw}], output}`.
+ */
+export declare function transformImage(plan: string, images: Array<Buffer>): Promise<ImageOutput>
 
 /** Returns why production would reject a cron expression, or null when it is valid. */
 export declare function validateCron(expression: string): string | null

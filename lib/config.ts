@@ -89,6 +89,11 @@ export interface DurableObjectMigration {
   transferred_classes?: { from: string; from_script: string; to: string }[];
 }
 
+/** The `images` entry: one Images binding. */
+export interface ImagesBinding {
+  binding: string;
+}
+
 /** The `build` section: a command run before the Worker loads and before each reload. */
 export interface BuildConfig {
   command: string;
@@ -130,6 +135,8 @@ export interface WorkerConfig {
   durableObjects: DurableObjectBinding[];
   /** `migrations`, in order. */
   migrations: DurableObjectMigration[];
+  /** `images`; absent or null when the config has none. */
+  images?: ImagesBinding | null;
   build: BuildConfig | null;
   /** `triggers.crons`, each checked by the native cron parser. */
   crons: string[];

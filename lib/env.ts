@@ -15,6 +15,7 @@ import { AssetsBinding } from "./bindings/assets.ts";
 import { assetServerFor, type WorkerRegistry } from "./workers.ts";
 import { createQueue } from "./bindings/queue.ts";
 import { applyDurableObjectMigrations, createDurableObjectNamespace } from "./bindings/durable-object.ts";
+import { createImagesBinding } from "./bindings/images.ts";
 import { log } from "./log.ts";
 
 /** The process-wide `env` object, shared by `cloudflare:workers` and every handler. */
@@ -55,10 +56,10 @@ export function queueBroker(storage: Storage): QueueBroker {
 
 /**
  * Builds a fresh env object: vars as given (JSON values keep their type),
- * then KV, D1, queue producer, assets, service and Durable Object bindings
- * (after applying `migrations`). Unsupported binding types log one warning
- * each and are left out instead of failing the start. Service bindings need
- * the `registry` of running Workers; without one they are left out.
+ * then KV, D1, queue producer, assets, service, Images and Durable Object
+ * bindings (after applying `migrations`). Unsupported binding types log one
+ * warning each and are left out instead of failing the start. Service
+ * bindings need the `registry` of running Workers; without one they are left out.
  */
 export function buildEnv(config: WorkerConfig, storage: Storage, registry?: WorkerRegistry): Record<string, unknown> {
   const env: Record<string, unknown> = { ...config.vars };
@@ -99,6 +100,10 @@ export function buildEnv(config: WorkerConfig, storage: Storage, registry?: Work
       continue;
     }
     env[object.binding] = createDurableObjectNamespace(storage, object.className, () => workerEnv);
+  }
+
+  if (config.images) {
+    env[config.images.binding] = createImagesBinding(config.images.binding);
   }
 
   for (const key of config.unsupportedBindings) {

@@ -25,6 +25,7 @@ export {
   type DurableObjectStub,
 } from "./bindings/durable-object.ts";
 export { RpcTarget } from "./rpc.ts";
+export { createImagesBinding, ImagesBinding, ImageTransformer, ImagesError } from "./bindings/images.ts";
 export { loadConfig, ConfigError } from "./config.ts";
 export type {
   WorkerConfig,
@@ -37,5 +38,6 @@ export type {
   QueueConsumerConfig,
   DurableObjectBinding,
   DurableObjectMigration,
+  ImagesBinding as ImagesBindingConfig,
   BuildConfig,
 } from "./config.ts";

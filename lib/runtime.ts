@@ -10,6 +10,7 @@ import { fileURLToPath } from "node:url";
 import type { WorkerConfig } from "./config.ts";
 import { LocalExecutionContext, attachCf, localRequestCf } from "./execution-context.ts";
 import { registerCloudflareModules, WORKER_ENTRYPOINT_BRAND } from "./plugin.ts";
+import { installImageResizing } from "./bindings/image-resizing.ts";
 import { log } from "./log.ts";
 import { setDurableObjectExports } from "./bindings/durable-object.ts";
 
@@ -53,6 +54,7 @@ export class WorkerRuntime {
   /** Imports the Worker module (first load) and resolves its default export. */
   async load(): Promise<void> {
     registerCloudflareModules();
+    installImageResizing();
 
     const module = (await import(this.script)) as Record<string, unknown>;
     this.entrypoint = resolveEntrypoint(module, this.script);
@@ -77,6 +79,7 @@ export class WorkerRuntime {
    */
   adopt(module: Record<string, unknown>): void {
     registerCloudflareModules();
+    installImageResizing();
     this.entrypoint = resolveEntrypoint(module, this.script);
     this.module = module;
     setDurableObjectExports(module);

@@ -10,6 +10,7 @@ pub mod cron;
 pub mod d1;
 pub mod durable_object;
 pub mod errors;
+pub mod images;
 pub mod kv;
 pub mod queue;
 pub mod scheduler;

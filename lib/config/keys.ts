@@ -136,7 +136,6 @@ export const UNSUPPORTED_BINDING_KEYS: readonly string[] = [
   "unsafe",
   "browser",
   "ai",
-  "images",
   "stream",
   "media",
   "pipelines",

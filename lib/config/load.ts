@@ -10,6 +10,7 @@ import type {
   D1DatabaseBinding,
   DurableObjectBinding,
   DurableObjectMigration,
+  ImagesBinding,
   KVNamespaceBinding,
   LoadConfigOptions,
   ServiceBinding,
@@ -89,6 +90,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     queueConsumers: resolveQueueConsumers(raw),
     durableObjects: resolveDurableObjects(raw),
     migrations: Array.isArray(raw.migrations) ? (raw.migrations as DurableObjectMigration[]) : [],
+    images: resolveImages(raw),
     build,
     crons: (isPlainObject(raw.triggers) ? (raw.triggers.crons as string[] | undefined) : undefined) ?? [],
     persistTo: resolvePersistTo(cwd, rootDir, options.persistTo),
@@ -121,6 +123,7 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
     queueConsumers: [],
     durableObjects: [],
     migrations: [],
+    images: null,
     build: null,
     crons: [],
     persistTo: resolvePersistTo(cwd, cwd, options.persistTo),
@@ -189,6 +192,10 @@ function resolveBuild(raw: Record<string, unknown>, configDir: string, rootDir: 
 function resolveKvNamespaces(raw: Record<string, unknown>): KVNamespaceBinding[] {
   const entries = Array.isArray(raw.kv_namespaces) ? (raw.kv_namespaces as Record<string, string | undefined>[]) : [];
   return entries.map((entry) => ({ binding: entry.binding!, id: entry.id ?? entry.binding! }));
+}
+
+function resolveImages(raw: Record<string, unknown>): ImagesBinding | null {
+  return isPlainObject(raw.images) ? { binding: raw.images.binding as string } : null;
 }
 
 function resolveD1Databases(raw: Record<string, unknown>, configDir: string): D1DatabaseBinding[] {

@@ -111,6 +111,9 @@ export function checkSection(check: ConfigChecker, section: Record<string, unkno
   checkAssets(check, at("assets"), section.assets);
 
   checkQueues(check, at("queues"), section.queues);
+  if (check.optionalObject(at("images"), section.images) && section.images !== undefined) {
+    check.requiredString(at("images", "binding"), section.images.binding);
+  }
 
   if (check.optionalObject(at("triggers"), section.triggers) && section.triggers !== undefined) {
     const crons = section.triggers.crons;

@@ -224,6 +224,7 @@ function printBindings(config: WorkerConfig): void {
   if (config.assets?.binding) rows.push([`env.${config.assets.binding}`, "Assets"]);
   for (const producer of config.queueProducers) rows.push([`env.${producer.binding} (${producer.queue})`, "Queue"]);
   for (const object of config.durableObjects) rows.push([`env.${object.binding} (${object.className})`, "Durable Object"]);
+  if (config.images) rows.push([`env.${config.images.binding}`, "Images"]);
   for (const [name, value] of Object.entries(config.vars)) {
     const displayValue = config.secretNames.includes(name) ? '"(hidden)"' : truncate(JSON.stringify(value), 40);
     rows.push([`env.${name} (${displayValue})`, "Environment Variable"]);

@@ -6,9 +6,11 @@ import { ConfigError, loadConfig } from "../config.ts";
 import { buildEnv, openStorage, replaceEnv } from "../env.ts";
 import { registerCloudflareModules } from "../plugin.ts";
 import { setDurableObjectExports } from "../bindings/durable-object.ts";
+import { installImageResizing } from "../bindings/image-resizing.ts";
 import { log } from "../log.ts";
 
 registerCloudflareModules();
+installImageResizing();
 
 try {
   const config = loadConfig({ cwd: process.cwd() });
