@@ -7,6 +7,7 @@ import type { Server } from "bun";
 import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
 import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
 import { WorkerInstance, WorkerRegistry } from "./workers.ts";
+import { applyDurableObjectMigrations } from "./bindings/durable-object.ts";
 import { startCronTriggers } from "./cron.ts";
 import { startQueueConsumers } from "./queue-consumer.ts";
 import { waitUntilSettled } from "./execution-context.ts";
@@ -96,6 +97,14 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   // NOTE: every Worker shares the first one's local state directory, so a
   // secondary Worker's KV or D1 data is not where it would be if run alone.
   const storage = openStorage(config.persistTo);
+
+  // A Durable Object binding with `script_name` opens its namespace while its
+  // own Worker's env is built, which may come before the defining Worker's,
+  // so every Worker's classes are created first.
+  for (const each of configs) {
+    if (each.migrations.length > 0) applyDurableObjectMigrations(storage, each.migrations);
+  }
+
   const registry = new WorkerRegistry();
   const instances = configs.map((each, index) => {
     const env = buildEnv(each, storage, registry);
@@ -110,6 +119,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
 
   for (const instance of instances) await instance.runtime?.load();
   registry.checkEntrypoints();
+  registry.checkDurableObjectClasses();
 
   // Queue consumers and cron triggers call through each Worker's runtime, so
   // a reload changes the handlers they reach without registering them again.
