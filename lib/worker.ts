@@ -6,7 +6,7 @@ import { basename, dirname, resolve } from "node:path";
 import type { Server } from "bun";
 import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
 import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
-import { WorkerInstance, WorkerRegistry } from "./workers.ts";
+import { checkWorkerReferences, WorkerInstance, WorkerRegistry } from "./workers.ts";
 import { applyDurableObjectMigrations } from "./bindings/durable-object.ts";
 import { startCronTriggers } from "./cron.ts";
 import { startQueueConsumers } from "./queue-consumer.ts";
@@ -97,6 +97,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   // NOTE: every Worker shares the first one's local state directory, so a
   // secondary Worker's KV or D1 data is not where it would be if run alone.
   const storage = openStorage(config.persistTo);
+  checkWorkerReferences(configs);
 
   // A Durable Object binding with `script_name` opens its namespace while its
   // own Worker's env is built, which may come before the defining Worker's,
@@ -115,7 +116,6 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     registry.add(instance);
     return instance;
   });
-  registry.checkServices();
 
   for (const instance of instances) await instance.runtime?.load();
   registry.checkEntrypoints();

@@ -157,31 +157,6 @@ export class WorkerRegistry {
     return instance.runtime;
   }
 
-  /**
-   * Checks that every service binding's Worker and every Durable Object
-   * binding's `script_name` Worker runs here; call after every Worker is added.
-   */
-  // NOTE: wrangler starts anyway and fails the calls; bunflare stops at start-up
-  // so the missing --config is named at once.
-  checkServices(): void {
-    const running = `Running: ${this.names.join(", ")}. Pass its config with another --config (or list it in bunflare.config.ts).`;
-    for (const instance of this.#workers.values()) {
-      for (const binding of instance.config.services) {
-        if (!this.#workers.has(binding.service)) {
-          throw new ConfigError(
-            `Service binding "${binding.binding}" of Worker "${instance.name}" refers to Worker "${binding.service}", which is not running. ${running}`,
-          );
-        }
-      }
-      for (const binding of instance.config.durableObjects) {
-        if (binding.scriptName === null || this.#workers.has(binding.scriptName)) continue;
-        throw new ConfigError(
-          `Durable Object binding "${binding.binding}" of Worker "${instance.name}" refers to class ${binding.className} of Worker "${binding.scriptName}", which is not running. ${running}`,
-        );
-      }
-    }
-  }
-
   /** Checks every service binding's entrypoint; call after every Worker is loaded. */
   checkEntrypoints(): void {
     for (const instance of this.#workers.values()) {
@@ -242,5 +217,31 @@ export class WorkerRegistry {
         return await instance.runtime.callEntrypoint(entrypoint, method, args, props);
       },
     };
+  }
+}
+
+/**
+ * Checks that every service binding's Worker and every Durable Object
+ * binding's `script_name` Worker is among `configs`, the Workers of this
+ * process; call before building any env.
+ */
+// NOTE: wrangler starts anyway and fails the calls; bunflare stops at start-up
+// so the missing --config is named at once.
+export function checkWorkerReferences(configs: WorkerConfig[]): void {
+  const names = configs.map((config) => config.name);
+  const running = `Running: ${names.join(", ")}. Pass its config with another --config (or list it in bunflare.config.ts).`;
+  for (const config of configs) {
+    for (const binding of config.services) {
+      if (names.includes(binding.service)) continue;
+      throw new ConfigError(
+        `Service binding "${binding.binding}" of Worker "${config.name}" refers to Worker "${binding.service}", which is not running. ${running}`,
+      );
+    }
+    for (const binding of config.durableObjects) {
+      if (binding.scriptName === null || names.includes(binding.scriptName)) continue;
+      throw new ConfigError(
+        `Durable Object binding "${binding.binding}" of Worker "${config.name}" refers to class ${binding.className} of Worker "${binding.scriptName}", which is not running. ${running}`,
+      );
+    }
   }
 }
