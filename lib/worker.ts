@@ -102,6 +102,9 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   // A Durable Object binding with `script_name` opens its namespace while its
   // own Worker's env is built, which may come before the defining Worker's,
   // so every Worker's classes are created first.
+  // NOTE: applied tags are recorded per state directory, not per Worker, so
+  // when two Workers both use a tag such as "v1", only the first one's
+  // migration with that tag is applied here. Production keeps tags per script.
   for (const each of configs) {
     if (each.migrations.length > 0) applyDurableObjectMigrations(storage, each.migrations);
   }
