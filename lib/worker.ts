@@ -104,7 +104,8 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   // so every Worker's classes are created first.
   // NOTE: applied tags are recorded per state directory, not per Worker, so
   // when two Workers both use a tag such as "v1", only the first one's
-  // migration with that tag is applied here. Production keeps tags per script.
+  // migration with that tag is applied here. Class names are shared the same
+  // way. Production keeps both per script.
   for (const each of configs) {
     if (each.migrations.length > 0) applyDurableObjectMigrations(storage, each.migrations);
   }
