@@ -75,7 +75,7 @@ export interface DurableObjectBinding {
   /** The env property (`name` in the config). */
   binding: string;
   className: string;
-  /** `script_name`: the class lives in another Worker, which bunflare does not run. */
+  /** `script_name`: the Worker that defines the class, when it is not this one; it must run in the same `bunflare dev`. */
   scriptName: string | null;
 }
 

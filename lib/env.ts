@@ -59,7 +59,8 @@ export function queueBroker(storage: Storage): QueueBroker {
  * then KV, D1, queue producer, assets, service, Images and Durable Object
  * bindings (after applying `migrations`). Unsupported binding types log one
  * warning each and are left out instead of failing the start. Service
- * bindings need the `registry` of running Workers; without one they are left out.
+ * bindings and Durable Object bindings with another Worker's `script_name`
+ * need the `registry` of running Workers; without one they are left out.
  */
 export function buildEnv(config: WorkerConfig, storage: Storage, registry?: WorkerRegistry): Record<string, unknown> {
   const env: Record<string, unknown> = { ...config.vars };
@@ -94,12 +95,24 @@ export function buildEnv(config: WorkerConfig, storage: Storage, registry?: Work
 
   if (config.migrations.length > 0) applyDurableObjectMigrations(storage, config.migrations);
   for (const object of config.durableObjects) {
-    if (object.scriptName !== null && object.scriptName !== config.name) {
-      // NOTE: bunflare runs one Worker, so a class defined in another script is not reachable.
-      log.warn(`Durable Object binding ${object.binding} names class ${object.className} of script ${object.scriptName}, which bunflare does not run; it is missing from env`);
-      continue;
+    const owner = object.scriptName ?? config.name;
+    if (registry) {
+      // Objects are constructed from the owning Worker's class with its env,
+      // so a class bound from two Workers has one instance per id.
+      env[object.binding] = createDurableObjectNamespace(
+        storage,
+        object.className,
+        () => registry.durableObjectEnv(owner, object.className),
+        () => registry.durableObjectClass(owner, object.className),
+        owner,
+      );
+    } else if (owner === config.name) {
+      env[object.binding] = createDurableObjectNamespace(storage, object.className, () => workerEnv);
+    } else {
+      log.warn(`Durable Object binding ${object.binding} names class ${object.className} of Worker "${owner}", which runs only under bunflare dev with its config; it is missing from env`, {
+        worker: config.name,
+      });
     }
-    env[object.binding] = createDurableObjectNamespace(storage, object.className, () => workerEnv);
   }
 
   if (config.images) {

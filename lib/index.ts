@@ -9,7 +9,7 @@ export { createKVNamespace } from "./bindings/kv.ts";
 export { createD1Database } from "./bindings/d1.ts";
 export { createCacheStorage, installCaches, Cache, CacheStorage } from "./bindings/cache.ts";
 export { AssetsBinding } from "./bindings/assets.ts";
-export { createServiceStub, setRpcCodec, type EntrypointTarget, type RpcCodec } from "./bindings/service.ts";
+export { createServiceStub, type EntrypointTarget } from "./bindings/service.ts";
 export { WorkerRegistry, WorkerInstance } from "./workers.ts";
 export { createQueue, WorkerQueue, MessageBatch, Message } from "./bindings/queue.ts";
 export { startQueueConsumers } from "./queue-consumer.ts";

@@ -1,6 +1,6 @@
 // Workers RPC inside one process: the structured-clone rules for arguments
-// and results, stubs, and promise pipelining. Durable Object stubs use it
-// now; service bindings can reuse it for `WorkerEntrypoint` RPC.
+// and results, stubs, and promise pipelining. Durable Object stubs and
+// service bindings (`WorkerEntrypoint` RPC, `ctx.exports`) both use it.
 //
 // Production serializes every argument and result with V8's structured
 // clone, except that functions and `RpcTarget` instances travel by
@@ -11,9 +11,6 @@
 
 /** Base class of objects that are passed by reference over RPC. */
 export class RpcTarget {}
-
-// `lib/bindings/service.ts` checks this brand to pass instances by reference.
-Object.defineProperty(RpcTarget, Symbol.for("bunflare.RpcTarget"), { value: true });
 
 /** The receiver of a stub's calls: a Durable Object's delivery queue, or a local RpcTarget. */
 export interface RemoteTarget {
@@ -118,8 +115,8 @@ export function cloneError(error: unknown): unknown {
   }
 }
 
-/** Runs `work` and clones its result, or its error, for the caller. */
-async function settleForCaller(work: () => unknown): Promise<unknown> {
+/** Runs `work` on the callee's side and clones its result, or its error, for the caller. */
+export async function settleForCaller(work: () => unknown): Promise<unknown> {
   let result: unknown;
   try {
     result = await work();
@@ -136,19 +133,24 @@ export function missingMethodError(name: string): TypeError {
 
 /**
  * Reads member `name` of an RPC receiver for a remote caller: a method comes
- * back bound, a property as its value. Names inherited from Object.prototype
- * and private (`#`) members are not reachable, as in production.
+ * back bound to the receiver, a property as its value. Names inherited from
+ * Object.prototype and private (`#`) members are not reachable, as in production.
  */
 export function readReceiverMember(receiver: object, name: string): unknown {
-  if (OBJECT_PROTOTYPE_NAMES.has(name) || !(name in receiver)) return undefined;
-  return (receiver as Record<string, unknown>)[name];
+  const member = receiverMember(receiver, name);
+  return typeof member === "function" ? member.bind(receiver) : member;
 }
 
 /** Calls method `name` of an RPC receiver with arguments already cloned. */
 export function callReceiverMethod(receiver: object, name: string, args: unknown[]): unknown {
-  const member = readReceiverMember(receiver, name);
+  const member = receiverMember(receiver, name);
   if (typeof member !== "function") throw missingMethodError(name);
   return (member as (...a: unknown[]) => unknown).apply(receiver, args);
+}
+
+function receiverMember(receiver: object, name: string): unknown {
+  if (OBJECT_PROTOTYPE_NAMES.has(name) || !(name in receiver)) return undefined;
+  return (receiver as Record<string, unknown>)[name];
 }
 
 /** Builds the remote target that calls an `RpcTarget` in this process. */
@@ -173,7 +175,8 @@ function functionStub(fn: (...args: unknown[]) => unknown): (...args: unknown[])
 
 /**
  * Builds a stub for `remote`. `own` contains the members the stub returns
- * itself (a Durable Object stub's `id`, `name` and `fetch`). Every other
+ * itself (a Durable Object stub's `id`, `name` and `fetch`, a service
+ * binding's `fetch` and `connect`). Every other
  * string member is a pipelined RPC promise for that remote property or method.
  */
 export function createStub(remote: RemoteTarget, own: Record<string, unknown> = {}): Record<string, unknown> {

@@ -13,6 +13,7 @@ import { registerCloudflareModules, WORKER_ENTRYPOINT_BRAND } from "./plugin.ts"
 import { installImageResizing } from "./bindings/image-resizing.ts";
 import { log } from "./log.ts";
 import { setDurableObjectExports } from "./bindings/durable-object.ts";
+import { callReceiverMethod, readReceiverMember } from "./rpc.ts";
 
 type HandlerName = "fetch" | "scheduled" | "queue";
 
@@ -118,17 +119,17 @@ export class WorkerRuntime {
   /**
    * Calls an RPC method on a fresh instance of an entrypoint class, as
    * production does for each call on a service binding. `args` are already
-   * cloned by the caller's serializer; the result is returned as is.
+   * cloned by the caller's stub; the result is returned uncloned.
    */
   async callEntrypoint(entrypoint: string | null, method: string, args: unknown[], props: unknown = {}): Promise<unknown> {
     const instance = this.instantiate(entrypoint ?? "default", props, method);
-    const member = instance[method];
-    if (typeof member !== "function") {
-      // Reading a property over RPC returns its value; a missing one is an error.
-      if (member !== undefined && args.length === 0) return member;
-      throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
-    }
-    return await member.apply(instance, args);
+    return await callReceiverMethod(instance, method, args);
+  }
+
+  /** Reads a property (or a method, bound) of a fresh instance of an entrypoint class, for an RPC property read. */
+  readEntrypointMember(entrypoint: string | null, name: string, props: unknown = {}): unknown {
+    const instance = this.instantiate(entrypoint ?? "default", props, name);
+    return readReceiverMember(instance, name);
   }
 
   /** Constructs the entrypoint class `name` (a named export, or "default") for one event. */

@@ -6,7 +6,8 @@ import { basename, dirname, resolve } from "node:path";
 import type { Server } from "bun";
 import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
 import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
-import { WorkerInstance, WorkerRegistry } from "./workers.ts";
+import { checkWorkerReferences, WorkerInstance, WorkerRegistry } from "./workers.ts";
+import { applyDurableObjectMigrations } from "./bindings/durable-object.ts";
 import { startCronTriggers } from "./cron.ts";
 import { startQueueConsumers } from "./queue-consumer.ts";
 import { waitUntilSettled } from "./execution-context.ts";
@@ -96,6 +97,19 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   // NOTE: every Worker shares the first one's local state directory, so a
   // secondary Worker's KV or D1 data is not where it would be if run alone.
   const storage = openStorage(config.persistTo);
+  checkWorkerReferences(configs);
+
+  // A Durable Object binding with `script_name` opens its namespace while its
+  // own Worker's env is built, which may come before the defining Worker's,
+  // so every Worker's classes are created first.
+  // NOTE: applied tags are recorded per state directory, not per Worker, so
+  // when two Workers both use a tag such as "v1", only the first one's
+  // migration with that tag is applied here. Class names are shared the same
+  // way. Production keeps both per script.
+  for (const each of configs) {
+    if (each.migrations.length > 0) applyDurableObjectMigrations(storage, each.migrations);
+  }
+
   const registry = new WorkerRegistry();
   const instances = configs.map((each, index) => {
     const env = buildEnv(each, storage, registry);
@@ -106,10 +120,10 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     registry.add(instance);
     return instance;
   });
-  registry.checkServices();
 
   for (const instance of instances) await instance.runtime?.load();
   registry.checkEntrypoints();
+  registry.checkDurableObjectClasses();
 
   // Queue consumers and cron triggers call through each Worker's runtime, so
   // a reload changes the handlers they reach without registering them again.

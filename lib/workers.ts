@@ -1,6 +1,6 @@
 // Several Workers in one process: each Worker's routing (assets, then the
 // Worker, or the Worker first), and the registry that service bindings,
-// `ctx.exports` and cross-Worker Durable Object bindings resolve names in.
+// `ctx.exports` and Durable Object bindings resolve Worker names in.
 
 import type { WorkerConfig } from "./config.ts";
 import { ConfigError } from "./config.ts";
@@ -8,6 +8,7 @@ import { AssetServer } from "./assets/server.ts";
 import { createServiceStub, type EntrypointTarget } from "./bindings/service.ts";
 import type { WorkerRuntime } from "./runtime.ts";
 import { localRequestCf, attachCf } from "./execution-context.ts";
+import { missingMethodError } from "./rpc.ts";
 
 /** The compatibility date from which `assets_navigation_prefers_asset_serving` is on by default. */
 const NAVIGATION_PREFERS_ASSETS_DATE = "2025-04-01";
@@ -135,33 +136,25 @@ export class WorkerRegistry {
   }
 
   /**
-   * Returns the class a Durable Object binding with `script_name` refers to,
-   * exported by another Worker of this process.
+   * Returns the export `className` of Worker `scriptName`, the class a
+   * Durable Object binding refers to (its own Worker's, or another's through
+   * `script_name`). It is read at each construction, so reloads are picked up.
    */
-  // TODO: the Durable Object namespace calls this for bindings whose
-  // `script_name` names another Worker; nothing calls it until that binding exists.
   durableObjectClass(scriptName: string, className: string): unknown {
+    return this.#running(scriptName, className).exportedValue(className);
+  }
+
+  /** Returns the env of Worker `scriptName`, which its Durable Objects are constructed with. */
+  durableObjectEnv(scriptName: string, className: string): Record<string, unknown> {
+    return this.#running(scriptName, className).env;
+  }
+
+  #running(scriptName: string, className: string): WorkerRuntime {
     const instance = this.#workers.get(scriptName);
     if (!instance?.runtime) {
       throw new ConfigError(`Durable Object ${className} refers to Worker "${scriptName}", which is not running: pass its config with another --config.`);
     }
-    return instance.runtime.exportedValue(className);
-  }
-
-  /** Checks every service binding's Worker; call after every Worker is added. */
-  // NOTE: wrangler starts anyway and fails the calls; bunflare stops at start-up
-  // so the missing --config is named at once.
-  checkServices(): void {
-    for (const instance of this.#workers.values()) {
-      for (const binding of instance.config.services) {
-        if (!this.#workers.has(binding.service)) {
-          throw new ConfigError(
-            `Service binding "${binding.binding}" of Worker "${instance.name}" refers to Worker "${binding.service}", which is not running. ` +
-              `Running: ${this.names.join(", ")}. Pass its config with another --config (or list it in bunflare.config.ts).`,
-          );
-        }
-      }
-    }
+    return instance.runtime;
   }
 
   /** Checks every service binding's entrypoint; call after every Worker is loaded. */
@@ -181,6 +174,23 @@ export class WorkerRegistry {
     }
   }
 
+  /**
+   * Checks that every Durable Object class bound from another Worker is
+   * exported by that Worker; call after every Worker is loaded. A class of
+   * the Worker's own is checked when its first object is constructed.
+   */
+  checkDurableObjectClasses(): void {
+    for (const instance of this.#workers.values()) {
+      for (const binding of instance.config.durableObjects) {
+        if (binding.scriptName === null || binding.scriptName === instance.name) continue;
+        if (typeof this.durableObjectClass(binding.scriptName, binding.className) === "function") continue;
+        throw new ConfigError(
+          `Durable Object binding "${binding.binding}" of Worker "${instance.name}" refers to class ${binding.className} of Worker "${binding.scriptName}", which does not export it.`,
+        );
+      }
+    }
+  }
+
   #target(service: string, entrypoint: string | null, props: Record<string, unknown>): EntrypointTarget {
     const resolve = (): WorkerInstance => {
       const instance = this.#workers.get(service);
@@ -196,11 +206,42 @@ export class WorkerRegistry {
         if (!instance.runtime) throw new Error(`Worker "${service}" has no main module to call.`);
         return await instance.runtime.fetchEntrypoint(entrypoint, request, props);
       },
+      get: async (name) => {
+        const instance = resolve();
+        if (!instance.runtime) return undefined;
+        return await instance.runtime.readEntrypointMember(entrypoint, name, props);
+      },
       call: async (method, args) => {
         const instance = resolve();
-        if (!instance.runtime) throw new TypeError(`The RPC receiver does not implement the method "${method}".`);
+        if (!instance.runtime) throw missingMethodError(method);
         return await instance.runtime.callEntrypoint(entrypoint, method, args, props);
       },
     };
+  }
+}
+
+/**
+ * Checks that every service binding's Worker and every Durable Object
+ * binding's `script_name` Worker is among `configs`, the Workers of this
+ * process; call before building any env.
+ */
+// NOTE: wrangler starts anyway and fails the calls; bunflare stops at start-up
+// so the missing --config is named at once.
+export function checkWorkerReferences(configs: WorkerConfig[]): void {
+  const names = configs.map((config) => config.name);
+  const running = `Running: ${names.join(", ")}. Pass its config with another --config (or list it in bunflare.config.ts).`;
+  for (const config of configs) {
+    for (const binding of config.services) {
+      if (names.includes(binding.service)) continue;
+      throw new ConfigError(
+        `Service binding "${binding.binding}" of Worker "${config.name}" refers to Worker "${binding.service}", which is not running. ${running}`,
+      );
+    }
+    for (const binding of config.durableObjects) {
+      if (binding.scriptName === null || names.includes(binding.scriptName)) continue;
+      throw new ConfigError(
+        `Durable Object binding "${binding.binding}" of Worker "${config.name}" refers to class ${binding.className} of Worker "${binding.scriptName}", which is not running. ${running}`,
+      );
+    }
   }
 }

@@ -11,7 +11,7 @@ import type { Storage } from "../../index.js";
 import { callNative } from "../errors.ts";
 import { log } from "../log.ts";
 import { native } from "../native.ts";
-import { createStub, callReceiverMethod, cloneError, cloneForRpc, readReceiverMember } from "../rpc.ts";
+import { createStub, callReceiverMethod, readReceiverMember, settleForCaller } from "../rpc.ts";
 import { ObjectHost, type DurableObjectClass, type ObjectContext } from "../durable-object/instance.ts";
 import "../durable-object/storage.ts";
 
@@ -231,8 +231,8 @@ function makeStub(host: ObjectHost, id: DurableObjectId): DurableObjectStub {
   };
 
   const remote = {
-    get: (name: string) => host.deliver((instance) => settle(() => readReceiverMember(instance, name))),
-    call: (name: string, args: unknown[]) => host.deliver((instance) => settle(() => callReceiverMethod(instance, name, args))),
+    get: (name: string) => host.deliver((instance) => settleForCaller(() => readReceiverMember(instance, name))),
+    call: (name: string, args: unknown[]) => host.deliver((instance) => settleForCaller(() => callReceiverMethod(instance, name, args))),
   };
 
   // `name` is always the stub's own member, so an unnamed stub reads undefined rather than calling RPC.
@@ -240,40 +240,35 @@ function makeStub(host: ObjectHost, id: DurableObjectId): DurableObjectStub {
   return createStub(remote, own) as DurableObjectStub;
 }
 
-/** Awaits an RPC method's result inside the object's event and clones it, or its error, for the caller. */
-async function settle(work: () => unknown): Promise<unknown> {
-  let result: unknown;
-  try {
-    result = await work();
-  } catch (error) {
-    throw cloneError(error);
-  }
-  return cloneForRpc(result);
-}
-
 /**
  * Opens the namespace of `className` for a binding. The class must have
  * been created by a config migration; otherwise production's deploy error
- * is thrown here.
+ * is thrown here. `env` is the env of the Worker that defines the class.
+ * `exported` looks the class up when an object is constructed: by default
+ * in the loaded Worker's exports, or in the Worker named `worker` when
+ * several run in one process.
  */
 export function createDurableObjectNamespace(
   storage: Storage,
   className: string,
   env: () => Record<string, unknown>,
+  exported: () => unknown = () => workerExports[className],
+  worker: string | null = null,
 ): DurableObjectNamespace {
   const info = callNative(() => native.durableObjectClassInfo(storage, className));
-  log.debug("durable objects: namespace opened", { class: className, storage: info.storage });
+  log.debug("durable objects: namespace opened", { class: className, storage: info.storage, worker });
   return new DurableObjectNamespace({
     className,
     namespaceKey: info.namespaceKey,
     storage,
     env,
     resolveClass: () => {
-      const exported = workerExports[className];
-      if (typeof exported !== "function") {
-        throw new Error(`Durable Object class "${className}" is not exported by the Worker; export it from the entry module.`);
+      const value = exported();
+      if (typeof value !== "function") {
+        const owner = worker === null ? "the Worker" : `Worker "${worker}"`;
+        throw new Error(`Durable Object class "${className}" is not exported by ${owner}; export it from the entry module.`);
       }
-      return exported as DurableObjectClass;
+      return value as DurableObjectClass;
     },
   });
 }
