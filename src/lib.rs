@@ -8,4 +8,5 @@ pub mod clock;
 pub mod d1;
 pub mod errors;
 pub mod kv;
+pub mod r2;
 pub mod storage;
