@@ -68,8 +68,14 @@ export declare class KvNamespace {
 export declare class R2BodyReader {
   /** Opens `length` bytes from `offset` of the blob `blobId` that `get` named. */
   constructor(bucket: R2Bucket, blobId: string, offset: number, length: number)
-  /** Reads the next chunk of up to `maxBytes`, or returns null at the end (and closes the file). */
-  read(maxBytes: number): Buffer | null
+  /**
+   * Reads the next bytes into `target` and returns how many; 0 at the end (which closes the file).
+   *
+   * The caller allocates `target` in JavaScript, so the garbage collector
+   * sees the memory; chunks allocated here would be external memory that
+   * Bun's collector does not count, and a long stream would pile them up.
+   */
+  readInto(target: Uint8Array): number
   /** Closes the file before the end (the stream was cancelled). */
   close(): void
 }
@@ -115,7 +121,7 @@ export declare class R2Writer {
   /** Starts a streamed part of a multipart upload. */
   static forPart(bucket: R2Bucket, key: string, uploadId: string, partNumber: number): R2Writer
   /** Appends one chunk. */
-  write(chunk: Buffer): void
+  write(chunk: Uint8Array): void
   /** Bytes written so far. */
   get size(): number
   /**

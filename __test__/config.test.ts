@@ -676,20 +676,20 @@ describe("bindings", () => {
 
   test("unsupported bindings listed and warned once each", () => {
     const root = project({
-      "wrangler.jsonc": `{ "name": "u", "r2_buckets": [{ "binding": "R" }], "durable_objects": { "bindings": [] }, "ai": { "binding": "AI" }, "kv_namespaces": [] }`,
+      "wrangler.jsonc": `{ "name": "u", "vectorize": [{ "binding": "V" }], "durable_objects": { "bindings": [] }, "ai": { "binding": "AI" }, "kv_namespaces": [] }`,
     });
     const config = loadConfig({ cwd: root });
-    expect(config.unsupportedBindings).toEqual(["durable_objects", "r2_buckets", "ai"]);
+    expect(config.unsupportedBindings).toEqual(["durable_objects", "vectorize", "ai"]);
     const { lines } = captureOutput(() => warnUnsupportedBindings(config));
     expect(lines).toEqual([
       `[warn] "durable_objects" is not supported by bunflare yet; these bindings are left out of env worker=u key=durable_objects`,
-      `[warn] "r2_buckets" is not supported by bunflare yet; these bindings are left out of env worker=u key=r2_buckets`,
+      `[warn] "vectorize" is not supported by bunflare yet; these bindings are left out of env worker=u key=vectorize`,
       `[warn] "ai" is not supported by bunflare yet; these bindings are left out of env worker=u key=ai`,
     ]);
   });
 
   test("unsupported bindings follow the env", () => {
-    const root = project({ "wrangler.jsonc": `{ "r2_buckets": [{ "binding": "R" }], "env": { "e": { "queues": {} } } }` });
+    const root = project({ "wrangler.jsonc": `{ "vectorize": [{ "binding": "V" }], "env": { "e": { "queues": {} } } }` });
     const config = captureOutput(() => loadConfig({ cwd: root, env: "e" })).result;
     expect(config.unsupportedBindings).toEqual(["queues"]);
   });

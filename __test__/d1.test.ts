@@ -551,6 +551,7 @@ describe("d1 command", () => {
       vars: {},
       secretNames: [],
       kvNamespaces: [],
+      r2Buckets: [],
       d1Databases: [
         {
           binding: "DB",

@@ -24,6 +24,7 @@ function setup() {
     secretNames: [],
     kvNamespaces: [{ binding: "CACHE", id: "cache-namespace-id" }],
     d1Databases: [],
+    r2Buckets: [],
     build: null,
     crons: [],
     persistTo,

@@ -419,7 +419,7 @@ test("unsupported bindings warn once", async () => {
   try {
     const cwd = workerDir({
       "wrangler.jsonc": wranglerConfig({
-        r2_buckets: [{ binding: "BUCKET", bucket_name: "files" }],
+        vectorize: [{ binding: "VECTORS", index_name: "docs" }],
         durable_objects: { bindings: [{ name: "ROOM", class_name: "Room" }] },
       }),
       "src/index.ts": `export default { fetch(r, env) { return Response.json(Object.keys(env)); } };`,
@@ -430,7 +430,7 @@ test("unsupported bindings warn once", async () => {
 
     const warnings = errors.mock.calls.map((call) => String(call[0]));
 
-    expect(warnings.filter((line) => line.includes(`"r2_buckets" bindings`))).toHaveLength(1);
+    expect(warnings.filter((line) => line.includes(`"vectorize" bindings`))).toHaveLength(1);
     expect(warnings.filter((line) => line.includes(`"durable_objects" bindings`))).toHaveLength(1);
     expect(await (await handle.fetch("/")).json()).toEqual([]);
   } finally {

@@ -20,6 +20,12 @@ export interface D1DatabaseBinding {
   migrationsTable: string;
 }
 
+/** An `r2_buckets` entry. The local blobs are under `r2/<bucketName>/`; `bucket_name` falls back to the binding name. */
+export interface R2BucketBinding {
+  binding: string;
+  bucketName: string;
+}
+
 /** The `build` section: a command run before the Worker loads and before each reload. */
 export interface BuildConfig {
   command: string;
@@ -50,6 +56,7 @@ export interface WorkerConfig {
   secretNames: string[];
   kvNamespaces: KVNamespaceBinding[];
   d1Databases: D1DatabaseBinding[];
+  r2Buckets: R2BucketBinding[];
   build: BuildConfig | null;
   /** `triggers.crons`. */
   crons: string[];

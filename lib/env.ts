@@ -10,6 +10,7 @@ import type { WorkerConfig } from "./config.ts";
 import { native } from "./native.ts";
 import { createKVNamespace } from "./bindings/kv.ts";
 import { createD1Database } from "./bindings/d1.ts";
+import { createR2Bucket } from "./bindings/r2.ts";
 import { log } from "./log.ts";
 
 /** The process-wide `env` object, shared by `cloudflare:workers` and every handler. */
@@ -37,7 +38,7 @@ export function openStorage(persistTo: string | null): Storage {
 
 /**
  * Builds a fresh env object: vars as given (JSON values keep their type),
- * then KV and D1 bindings. Unsupported binding types log one warning each
+ * then KV, D1 and R2 bindings. Unsupported binding types log one warning each
  * and are left out instead of failing the start.
  */
 export function buildEnv(config: WorkerConfig, storage: Storage): Record<string, unknown> {
@@ -49,6 +50,10 @@ export function buildEnv(config: WorkerConfig, storage: Storage): Record<string,
 
   for (const database of config.d1Databases) {
     env[database.binding] = createD1Database(storage, database.databaseName);
+  }
+
+  for (const bucket of config.r2Buckets) {
+    env[bucket.binding] = createR2Bucket(storage, bucket.bucketName);
   }
 
   for (const key of config.unsupportedBindings) {

@@ -19,7 +19,7 @@ use conditional::{Conditional, ConditionalInput, RangeInput, RangeRequest};
 pub use error::{Algorithm, R2Error};
 use error::validate_key;
 use md5::{Digest, Md5};
-use napi::bindgen_prelude::{Buffer, Either};
+use napi::bindgen_prelude::{Buffer, Either, Uint8Array};
 use napi_derive::napi;
 use parking_lot::Mutex;
 use rusqlite::{params, Connection, OptionalExtension};
@@ -747,12 +747,12 @@ impl BucketStore {
         if parts.is_empty() {
             return Err(R2Error::BadUpload);
         }
+        parts.sort_by_key(|part| part.0);
         for part in &parts[..parts.len() - 1] {
             if part.2 < MIN_PART_BYTES {
                 return Err(R2Error::EntityTooSmall { action: ACTION });
             }
         }
-        parts.sort_by_key(|part| part.0);
         let leading = &parts[..parts.len() - 1];
         if let Some(first) = leading.first() {
             if leading.iter().any(|part| part.2 != first.2) || parts[parts.len() - 1].2 > first.2 {
@@ -1030,7 +1030,7 @@ impl R2Writer {
 
     /// Appends one chunk.
     #[napi]
-    pub fn write(&mut self, chunk: Buffer) -> napi::Result<()> {
+    pub fn write(&mut self, chunk: Uint8Array) -> napi::Result<()> {
         let blob = self.blob.as_mut().ok_or_else(|| napi::Error::from_reason("R2Writer is already closed"))?;
         Ok(blob.write(&chunk)?)
     }
@@ -1084,16 +1084,22 @@ impl R2BodyReader {
         Ok(R2BodyReader { reader: Some(reader) })
     }
 
-    /// Reads the next chunk of up to `maxBytes`, or returns null at the end (and closes the file).
+    /// Reads the next bytes into `target` and returns how many; 0 at the end (which closes the file).
+    ///
+    /// The caller allocates `target` in JavaScript, so the garbage collector
+    /// sees the memory; chunks allocated here would be external memory that
+    /// Bun's collector does not count, and a long stream would pile them up.
     #[napi]
-    pub fn read(&mut self, max_bytes: u32) -> napi::Result<Option<Buffer>> {
-        let Some(reader) = self.reader.as_mut() else { return Ok(None) };
-        let chunk = reader.read_chunk(max_bytes as usize)?;
-        if chunk.is_empty() {
+    pub fn read_into(&mut self, mut target: Uint8Array) -> napi::Result<u32> {
+        let Some(reader) = self.reader.as_mut() else { return Ok(0) };
+        // SAFETY: this synchronous call runs on the JavaScript thread, so no
+        // JavaScript code can touch `target` while Rust writes to it.
+        let buffer = unsafe { target.as_mut() };
+        let read = reader.read_into(buffer)?;
+        if read == 0 {
             self.reader = None;
-            return Ok(None);
         }
-        Ok(Some(Buffer::from(chunk)))
+        Ok(read as u32)
     }
 
     /// Closes the file before the end (the stream was cancelled).

@@ -123,7 +123,6 @@ export const UNSUPPORTED_BINDING_KEYS: readonly string[] = [
   "containers",
   "send_email",
   "queues",
-  "r2_buckets",
   "vectorize",
   "ai_search_namespaces",
   "ai_search",

@@ -4,7 +4,7 @@
 import { existsSync } from "node:fs";
 import { basename, dirname, join, resolve } from "node:path";
 import { log } from "../log.ts";
-import type { BuildConfig, D1DatabaseBinding, KVNamespaceBinding, LoadConfigOptions, WorkerConfig } from "../config.ts";
+import type { BuildConfig, D1DatabaseBinding, KVNamespaceBinding, LoadConfigOptions, R2BucketBinding, WorkerConfig } from "../config.ts";
 import { loadLocalSecrets } from "./dotenv.ts";
 import { resolveEnvironment, type ResolvedEnvironment } from "./environment.ts";
 import { ConfigError, displayPath, formatKeyPath, locate } from "./errors.ts";
@@ -72,6 +72,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     secretNames,
     kvNamespaces: resolveKvNamespaces(raw),
     d1Databases: resolveD1Databases(raw, configDir),
+    r2Buckets: resolveR2Buckets(raw),
     build,
     crons: (isPlainObject(raw.triggers) ? (raw.triggers.crons as string[] | undefined) : undefined) ?? [],
     persistTo: resolvePersistTo(cwd, rootDir, options.persistTo),
@@ -99,6 +100,7 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
     secretNames,
     kvNamespaces: [],
     d1Databases: [],
+    r2Buckets: [],
     build: null,
     crons: [],
     persistTo: resolvePersistTo(cwd, cwd, options.persistTo),
@@ -167,6 +169,11 @@ function resolveBuild(raw: Record<string, unknown>, configDir: string, rootDir: 
 function resolveKvNamespaces(raw: Record<string, unknown>): KVNamespaceBinding[] {
   const entries = Array.isArray(raw.kv_namespaces) ? (raw.kv_namespaces as Record<string, string | undefined>[]) : [];
   return entries.map((entry) => ({ binding: entry.binding!, id: entry.id ?? entry.binding! }));
+}
+
+function resolveR2Buckets(raw: Record<string, unknown>): R2BucketBinding[] {
+  const entries = Array.isArray(raw.r2_buckets) ? (raw.r2_buckets as Record<string, string | undefined>[]) : [];
+  return entries.map((entry) => ({ binding: entry.binding!, bucketName: entry.bucket_name ?? entry.binding! }));
 }
 
 function resolveD1Databases(raw: Record<string, unknown>, configDir: string): D1DatabaseBinding[] {

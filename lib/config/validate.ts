@@ -103,6 +103,7 @@ export function checkSection(check: ConfigChecker, section: Record<string, unkno
   checkVars(check, at("vars"), section.vars);
   checkKvNamespaces(check, at("kv_namespaces"), section.kv_namespaces);
   checkD1Databases(check, at("d1_databases"), section.d1_databases);
+  checkR2Buckets(check, at("r2_buckets"), section.r2_buckets);
   checkBuild(check, at("build"), section.build);
 
   if (check.optionalObject(at("triggers"), section.triggers) && section.triggers !== undefined) {
@@ -170,6 +171,15 @@ function checkD1Databases(check: ConfigChecker, path: KeyPath, value: unknown): 
   for (const [index, entry] of bindingEntries(check, path, value)) {
     check.requiredString([...path, index, "binding"], entry.binding);
     for (const key of ["database_name", "database_id", "preview_database_id", "migrations_dir", "migrations_table"]) {
+      check.optionalString([...path, index, key], entry[key]);
+    }
+  }
+}
+
+function checkR2Buckets(check: ConfigChecker, path: KeyPath, value: unknown): void {
+  for (const [index, entry] of bindingEntries(check, path, value)) {
+    check.requiredString([...path, index, "binding"], entry.binding);
+    for (const key of ["bucket_name", "preview_bucket_name", "jurisdiction"]) {
       check.optionalString([...path, index, key], entry[key]);
     }
   }

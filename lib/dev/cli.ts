@@ -166,6 +166,7 @@ function printBindings(config: WorkerConfig): void {
   const rows: [string, string][] = [];
   for (const namespace of config.kvNamespaces) rows.push([`env.${namespace.binding} (${namespace.id})`, "KV Namespace"]);
   for (const database of config.d1Databases) rows.push([`env.${database.binding} (${database.databaseName})`, "D1 Database"]);
+  for (const bucket of config.r2Buckets) rows.push([`env.${bucket.binding} (${bucket.bucketName})`, "R2 Bucket"]);
   for (const [name, value] of Object.entries(config.vars)) {
     const displayValue = config.secretNames.includes(name) ? '"(hidden)"' : truncate(JSON.stringify(value), 40);
     rows.push([`env.${name} (${displayValue})`, "Environment Variable"]);

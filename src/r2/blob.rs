@@ -314,11 +314,18 @@ impl BlobReader {
 
     /// Reads up to `max` bytes; an empty result means the range is done.
     pub fn read_chunk(&mut self, max: usize) -> Result<Vec<u8>, R2Error> {
-        let wanted = (self.remaining() as usize).min(max);
-        let mut buffer = vec![0u8; wanted];
+        let mut buffer = vec![0u8; (self.remaining() as usize).min(max)];
+        let filled = self.read_into(&mut buffer)?;
+        buffer.truncate(filled);
+        Ok(buffer)
+    }
+
+    /// Fills `buffer` from the current position; returns the bytes read, 0 at the end.
+    pub fn read_into(&mut self, buffer: &mut [u8]) -> Result<usize, R2Error> {
+        let wanted = (self.remaining() as usize).min(buffer.len());
         let mut filled = 0;
         while filled < wanted {
-            let read = read_at(&self.file, &mut buffer[filled..], self.position + filled as u64)
+            let read = read_at(&self.file, &mut buffer[filled..wanted], self.position + filled as u64)
                 .map_err(|source| io_error(&self.path, source))?;
             if read == 0 {
                 // The file is shorter than its row says; stop rather than loop.
@@ -326,12 +333,11 @@ impl BlobReader {
             }
             filled += read;
         }
-        buffer.truncate(filled);
         self.position += filled as u64;
         if filled < wanted {
             self.position = self.end;
         }
-        Ok(buffer)
+        Ok(filled)
     }
 }
 
