@@ -656,7 +656,7 @@ describe("multipart", () => {
     const first = patterned(5 * MIB);
     const second = patterned(1000, 5 * MIB);
     const part1 = await upload.uploadPart(1, first);
-    const part2 = await upload.uploadPart(2, new Response(second).body!);
+    const part2 = await upload.uploadPart(2, new Response(second as Uint8Array<ArrayBuffer>).body!);
     expect(part1).toEqual({ partNumber: 1, etag: md5(first) });
 
     const object = await upload.complete([part2, part1]);

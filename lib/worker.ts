@@ -7,7 +7,8 @@ import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.t
 import { buildEnv, openStorage, replaceEnv } from "./env.ts";
 import { waitUntilSettled } from "./execution-context.ts";
 import { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
-import { createRequestHandler, serveWorker } from "./dev/server.ts";
+import { createRequestHandler, serveWorker, type WorkerRequestHandler } from "./dev/server.ts";
+import { S3Endpoint, S3_PATH_PREFIX } from "./dev/s3.ts";
 import { watchSources } from "./dev/watch.ts";
 import { log } from "./log.ts";
 
@@ -72,7 +73,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   const runtime = new WorkerRuntime(config, env, script);
   await runtime.load();
 
-  const handler = createRequestHandler(runtime);
+  const handler = withS3Endpoint(createRequestHandler(runtime), new S3Endpoint(storage));
   const server: Server<undefined> = serveWorker(handler, { port: options.port ?? 0, ip: options.ip ?? "127.0.0.1" });
   const url = new URL(`http://${formatHost(options.ip ?? "127.0.0.1")}:${server.port}/`);
 
@@ -104,6 +105,17 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
       stopWatching();
       await server.stop(true);
     },
+  };
+}
+
+/** Sends requests under `/__bunflare/s3/` to the local S3 endpoint and the rest to the Worker. */
+function withS3Endpoint(handler: WorkerRequestHandler, s3: S3Endpoint): WorkerRequestHandler {
+  return async (request) => {
+    const path = new URL(request.url).pathname;
+    if (!path.startsWith(`${S3_PATH_PREFIX}/`)) return await handler(request);
+    const response = await s3.fetch(request);
+    log.debug(`S3 ${request.method} ${path} ${response.status}`);
+    return response;
   };
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// The `bunflare` command: `dev` serves a Worker, `kv` and `d1` work on the
+// The `bunflare` command: `dev` serves a Worker, `kv`, `d1` and `r2` work on the
 // local state. Flag names follow wrangler's.
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
@@ -9,6 +9,7 @@ import { openStorage } from "../env.ts";
 import { startWorker } from "../worker.ts";
 import { runKvCommand } from "./kv-command.ts";
 import { runD1Command } from "./d1-command.ts";
+import { runR2Command } from "./r2-command.ts";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 
@@ -18,6 +19,7 @@ Commands:
   bunflare dev    Serve the Worker locally, reloading on changes
   bunflare kv     Work with local KV namespaces
   bunflare d1     Work with local D1 databases
+  bunflare r2     Work with local R2 objects
 
 Options:
   -h, --help      Show help for bunflare or a command
@@ -75,6 +77,8 @@ export async function main(argv: string[]): Promise<number> {
       return await delegate(rest, runKvCommand);
     case "d1":
       return await delegate(rest, runD1Command);
+    case "r2":
+      return await delegate(rest, runR2Command);
     default:
       throw new UsageError(`Unknown command "${command}". Run "bunflare --help" for the list of commands.`);
   }
@@ -117,7 +121,7 @@ async function dev(args: string[]): Promise<number> {
 }
 
 /**
- * Runs `kv` or `d1`: resolves the config from the shared flags, opens the
+ * Runs `kv`, `d1` or `r2`: resolves the config from the shared flags, opens the
  * same storage the dev server uses, and passes every argument on, so the
  * command sees its own flags (and `--help`) unchanged.
  */
