@@ -155,4 +155,5 @@ test("s3 aws-chunked upload", async () => {
   expect(response.status).toBe(200);
   const object = await client.send(new GetObjectCommand({ Bucket: "files", Key: "chunked.txt" }));
   expect(await object.Body!.transformToString()).toBe("hello world");
+  expect(object.ContentEncoding).toBeUndefined();
 });

@@ -11,7 +11,7 @@ import { runKvCommand } from "./kv-command.ts";
 import { runD1Command } from "./d1-command.ts";
 import { runR2Command } from "./r2-command.ts";
 import { describeError } from "../execution-context.ts";
-import { log } from "../log.ts";
+import { log, setLogLevel } from "../log.ts";
 
 const USAGE = `Usage: bunflare <command> [options]
 
@@ -130,6 +130,8 @@ async function delegate(
   run: (args: string[], context: { storage: ReturnType<typeof openStorage>; config: WorkerConfig }) => Promise<number>,
 ): Promise<number> {
   const { values } = parseArgs({ args, options: CONFIG_OPTIONS, strict: false, allowPositionals: true });
+  // With --pipe, stdout carries an object's bytes, so info lines must not reach it.
+  if (args.includes("--pipe") || args.includes("-p")) setLogLevel("warn");
   const config = loadConfig({
     config: typeof values.config === "string" ? values.config : undefined,
     env: typeof values.env === "string" ? values.env : undefined,

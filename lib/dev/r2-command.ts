@@ -135,7 +135,7 @@ export async function runR2Command(args: string[], context: R2CommandContext): P
 
       case "put": {
         const { bucketName, key } = splitObjectPath(target);
-        if (values.pipe === (values.file !== undefined)) throw new UsageError("put needs exactly one of --file <path> and --pipe.");
+        if (Boolean(values.pipe) === (values.file !== undefined)) throw new UsageError("put needs exactly one of --file <path> and --pipe.");
         const body = values.pipe ? (context.stdin ?? Bun.stdin.stream()) : Bun.file(resolve(cwd, values.file!));
         if (!values.pipe && !(await (body as Blob & { exists(): Promise<boolean> }).exists())) {
           throw new UsageError(`The file "${values.file}" does not exist.`);

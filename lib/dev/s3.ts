@@ -88,7 +88,15 @@ function requestMetadata(request: Request): { httpMetadata: Headers; customMetad
   for (const [name, value] of request.headers) {
     if (name.startsWith("x-amz-meta-")) customMetadata[name.slice("x-amz-meta-".length)] = value;
   }
-  return { httpMetadata: request.headers, customMetadata };
+  // aws-chunked is the upload's framing, not an encoding of the stored object.
+  const httpMetadata = new Headers(request.headers);
+  const encoding = httpMetadata.get("content-encoding");
+  if (encoding !== null) {
+    const kept = encoding.split(",").map((part) => part.trim()).filter((part) => part !== "aws-chunked" && part !== "");
+    if (kept.length > 0) httpMetadata.set("content-encoding", kept.join(", "));
+    else httpMetadata.delete("content-encoding");
+  }
+  return { httpMetadata, customMetadata };
 }
 
 /**
