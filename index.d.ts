@@ -175,7 +175,7 @@ export interface R2GetResult {
   metadata: string
   /** True when `onlyIf` failed: the object comes without a body. */
   preconditionFailed: boolean
-  /** The body, when it is at most 1 MiB. */
+  /** The body, when it is at most 64 KiB. */
   body?: Buffer
   /** For a larger body, the blob to open with `R2BodyReader`. */
   blobId?: string

@@ -55,9 +55,11 @@ pub const MAX_LIST_LIMIT: usize = 1000;
 /// Maximum entries per `list` page when `include` asks for metadata, as Miniflare caps it.
 pub const MAX_LIST_LIMIT_WITH_INCLUDE: usize = 100;
 
-/// Bodies up to this size (1 MiB) are returned inline by `get`; larger
-/// ones through an `R2BodyReader`. bunflare's own threshold.
-pub const INLINE_BODY_BYTES: u64 = 1024 * 1024;
+/// Bodies up to this size (64 KiB) are returned inline by `get`; larger
+/// ones through an `R2BodyReader`, which fills JS-allocated chunks. Above
+/// this size that is faster in Bun than one external buffer made here
+/// (measured with `bench/r2.ts`). bunflare's own threshold.
+pub const INLINE_BODY_BYTES: u64 = 64 * 1024;
 
 /// The storage classes production accepts.
 const STORAGE_CLASSES: [&str; 2] = ["Standard", "InfrequentAccess"];
@@ -861,7 +863,7 @@ pub struct R2GetResult {
     pub metadata: String,
     /// True when `onlyIf` failed: the object comes without a body.
     pub precondition_failed: bool,
-    /// The body, when it is at most 1 MiB.
+    /// The body, when it is at most 64 KiB.
     pub body: Option<Buffer>,
     /// For a larger body, the blob to open with `R2BodyReader`.
     pub blob_id: Option<String>,

@@ -141,19 +141,37 @@ function hexToArrayBuffer(hex: string): ArrayBuffer {
 
 /** The checksums of an object: binary digests, and hex text from `toJSON`. */
 export class R2Checksums {
-  readonly md5?: ArrayBuffer;
-  readonly sha1?: ArrayBuffer;
-  readonly sha256?: ArrayBuffer;
-  readonly sha384?: ArrayBuffer;
-  readonly sha512?: ArrayBuffer;
+  // The digests are decoded on first access, because a list page builds up
+  // to 1000 objects whose checksums are rarely read.
   readonly #hex: ObjectJson["checksums"];
 
   constructor(hex: ObjectJson["checksums"]) {
     this.#hex = hex;
-    for (const field of CHECKSUM_FIELDS) {
-      const value = hex[field];
-      if (value !== undefined) (this as Record<string, unknown>)[field] = hexToArrayBuffer(value);
-    }
+  }
+
+  get md5(): ArrayBuffer | undefined {
+    return this.#binary("md5");
+  }
+
+  get sha1(): ArrayBuffer | undefined {
+    return this.#binary("sha1");
+  }
+
+  get sha256(): ArrayBuffer | undefined {
+    return this.#binary("sha256");
+  }
+
+  get sha384(): ArrayBuffer | undefined {
+    return this.#binary("sha384");
+  }
+
+  get sha512(): ArrayBuffer | undefined {
+    return this.#binary("sha512");
+  }
+
+  #binary(field: (typeof CHECKSUM_FIELDS)[number]): ArrayBuffer | undefined {
+    const hex = this.#hex[field];
+    return hex === undefined ? undefined : hexToArrayBuffer(hex);
   }
 
   toJSON(): Partial<Record<(typeof CHECKSUM_FIELDS)[number], string>> {

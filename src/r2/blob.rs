@@ -229,7 +229,10 @@ impl TempBlob {
     /// Flushes the file to disk (fsync) and returns it with its digests.
     pub fn finish(mut self) -> Result<FinishedBlob, R2Error> {
         let file = self.file.take().expect("finish called twice");
-        file.sync_all().map_err(|source| io_error(&self.path, source))?;
+        // An empty file has no data that a crash could tear, so it skips the flush.
+        if self.size > 0 {
+            file.sync_all().map_err(|source| io_error(&self.path, source))?;
+        }
         drop(file);
         let digests = self.hashers.take().map(Hashers::finish).unwrap_or_default();
         Ok(FinishedBlob {
