@@ -72,7 +72,7 @@ export declare class R2BodyReader {
    * Reads the next bytes into `target` and returns how many; 0 at the end (which closes the file).
    *
    * The caller allocates `target` in JavaScript, so the garbage collector
-   * sees the memory; chunks allocated here would be external memory that
+   * counts the memory; chunks allocated here would be external memory that
    * Bun's collector does not count, and a long stream would pile them up.
    */
   readInto(target: Uint8Array): number
@@ -87,7 +87,7 @@ export declare class R2Bucket {
    * crash the first time this process opens it.
    */
   constructor(storage: Storage, bucketName: string)
-  /** The bucket name. */
+  /** Returns the bucket name. */
   get bucketName(): string
   /** Removes temp files of crashed writers and blobs no row references; returns how many. */
   removeOrphans(): number

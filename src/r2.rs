@@ -52,7 +52,7 @@ pub const MAX_PART_NUMBER: f64 = 10_000.0;
 /// Maximum and default number of entries one `list` call returns.
 pub const MAX_LIST_LIMIT: usize = 1000;
 
-/// Maximum entries per `list` page when `include` asks for metadata, as Miniflare caps it.
+/// Maximum entries per `list` page when `include` requests metadata, as Miniflare caps it.
 pub const MAX_LIST_LIMIT_WITH_INCLUDE: usize = 100;
 
 /// Bodies up to this size (64 KiB) are returned inline by `get`; larger
@@ -667,6 +667,8 @@ impl BucketStore {
         }
         let finished = blob.finish()?;
         let md5 = finished.digest(Algorithm::Md5).unwrap_or_default().to_string();
+        // NOTE: a part's ETag is its MD5, as in S3; production R2's part ETags
+        // are opaque strings (Miniflare makes random ones).
         let etag = md5.clone();
 
         let result = self.database.write(|connection| -> Result<Option<String>, R2Error> {
@@ -764,6 +766,8 @@ impl BucketStore {
 
         // The object is one blob: the parts are copied into a temp file
         // (copy_file_range on Linux, so the bytes stay in the kernel).
+        // NOTE: the copy runs inside this synchronous call, so completing a
+        // multi-GiB upload blocks the JavaScript thread for seconds.
         let mut blob = TempBlob::create_unhashed(&self.dirs)?;
         let mut etag_hasher = Md5::new();
         let mut size = 0u64;
@@ -821,6 +825,7 @@ impl BucketStore {
         validate_key("abortMultipartUpload", key)?;
         let removed = self.database.write(|connection| -> Result<Vec<String>, R2Error> {
             match Self::upload_state(connection, &self.name, key, upload_id)? {
+                // NOTE: Miniflare raises InternalError for an unknown upload id; NoSuchUpload names the problem.
                 None => return Err(R2Error::NoSuchUpload { action: "abortMultipartUpload" }),
                 // Aborting a finished upload succeeds and changes nothing, as in Miniflare.
                 Some(state) if state != 0 => return Ok(Vec::new()),
@@ -887,7 +892,7 @@ impl R2Bucket {
         Ok(R2Bucket { store: Arc::new(store) })
     }
 
-    /// The bucket name.
+    /// Returns the bucket name.
     #[napi(getter)]
     pub fn bucket_name(&self) -> String {
         self.store.name.clone()
@@ -991,7 +996,7 @@ impl R2Bucket {
     }
 }
 
-/// What an `R2Writer` commits to.
+/// The destination of an `R2Writer`: an object or one part of a multipart upload.
 enum WriterTarget {
     Object { key: String, options: Option<PutOptions> },
     Part { key: String, upload_id: String, part_number: u32 },
@@ -1089,7 +1094,7 @@ impl R2BodyReader {
     /// Reads the next bytes into `target` and returns how many; 0 at the end (which closes the file).
     ///
     /// The caller allocates `target` in JavaScript, so the garbage collector
-    /// sees the memory; chunks allocated here would be external memory that
+    /// counts the memory; chunks allocated here would be external memory that
     /// Bun's collector does not count, and a long stream would pile them up.
     #[napi]
     pub fn read_into(&mut self, mut target: Uint8Array) -> napi::Result<u32> {

@@ -2,9 +2,10 @@
 // engine.
 //
 // Each method turns its JavaScript arguments into the engine's types (options
-// as one JSON string) and makes one synchronous native call. Bodies up to
-// 1 MiB cross in that call; larger ones stream in 1 MiB chunks through an
-// `R2Writer` (put) or an `R2BodyReader` (get), so no object is held whole in
+// as one JSON string) and makes one synchronous native call. Strings, buffers
+// and small Blobs cross in that call. Streams and large Blobs go through an
+// `R2Writer` chunk by chunk, and bodies over 64 KiB come back through an
+// `R2BodyReader` in 1 MiB chunks, so no stored object is held whole in
 // memory. Limits and messages live in `src/r2.rs`.
 
 import type {
@@ -233,7 +234,7 @@ export class R2Object {
   }
 }
 
-/** Where a body's bytes come from: in memory (small) or a blob range read in chunks. */
+/** The source of a body's bytes: in memory (small) or a blob range read in chunks. */
 type BodySource = { bytes: Uint8Array } | { reader: NativeR2BodyReader; length: number };
 
 /** An object with its body, as `get` returns it. */
@@ -419,6 +420,8 @@ function checksumsJson(options: R2PutOptions): { algorithm: string; value: strin
   return checksums;
 }
 
+// NOTE: `ssecKey` (SSE-C) is not read; objects are stored unencrypted and
+// read back without a key.
 function putOptionsJson(options: R2PutOptions | undefined): string | undefined {
   if (options === undefined || options === null) return undefined;
   return JSON.stringify({
@@ -450,7 +453,7 @@ function getOptionsJson(options: R2GetOptions | undefined): string | undefined {
 const INVALID_VALUE_MESSAGE =
   "Failed to execute 'put' on 'R2Bucket': parameter 2 is not of type 'ReadableStream or ArrayBuffer or ArrayBufferView or string or Blob'.";
 
-/** A body small enough for one call: a string or bytes. Streams and large Blobs return null. */
+/** Returns a body small enough for one call (a string or bytes), or null for a stream or a large Blob. */
 async function wholeBody(value: R2PutValue): Promise<string | Buffer | null> {
   if (value === null || value === undefined) return "";
   if (typeof value === "string") return value;
@@ -583,7 +586,8 @@ export class R2Bucket {
     return json === null ? null : new R2Object(JSON.parse(json) as ObjectJson);
   }
 
-  /** Deletes one key or up to 1000 keys; missing keys are ignored. */
+  /** Deletes one key or many; missing keys are ignored. */
+  // NOTE: production accepts at most 1000 keys per call; bunflare deletes any number.
   async delete(keys: string | string[]): Promise<void> {
     const names = Array.isArray(keys) ? keys.map(String) : [String(keys)];
     callNative(() => this.#native.delete(names));

@@ -8,7 +8,7 @@
 //! A body is written to a temp file, fsynced, and renamed into `blobs/`
 //! inside the SQLite write transaction that records it. A crash before the
 //! commit leaves a blob with no row, and start-up (`remove_orphans`) removes
-//! it, so the bucket holds either the old object or the new one.
+//! it, so the bucket contains either the old object or the new one.
 
 use super::error::{Algorithm, R2Error};
 use md5::Md5;
@@ -18,16 +18,26 @@ use std::collections::HashSet;
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
-/// Returns `bytes` random bytes as lowercase hex.
+/// Counts ids made without OS randomness, so that they still differ.
+static FALLBACK_COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// Returns `bytes` random bytes (at least 16) as lowercase hex.
 pub fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
-    // getrandom only fails when the OS has no entropy source; the counter and
-    // time below still make the id unique within this process.
+    // getrandom only fails when the OS has no entropy source. The fallback
+    // (time, pid and a counter) is unique within this process and, short of
+    // two processes with one pid in the same nanosecond, across processes.
     if getrandom::fill(&mut buffer).is_err() {
-        let seed = crate::clock::now_ms() as u64 ^ u64::from(std::process::id()) << 32;
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos() as u64)
+            .unwrap_or(0);
+        let counter = FALLBACK_COUNTER.fetch_add(1, Ordering::Relaxed);
+        let seed = [nanos, u64::from(std::process::id()) << 32 | counter];
         for (index, byte) in buffer.iter_mut().enumerate() {
-            *byte = (seed.rotate_left(index as u32 * 8) & 0xff) as u8;
+            *byte = (seed[(index / 8) % 2] >> ((index % 8) * 8)) as u8;
         }
     }
     to_hex(&buffer)
@@ -331,7 +341,7 @@ impl BlobReader {
             let read = read_at(&self.file, &mut buffer[filled..wanted], self.position + filled as u64)
                 .map_err(|source| io_error(&self.path, source))?;
             if read == 0 {
-                // The file is shorter than its row says; stop rather than loop.
+                // The file is shorter than its row records; stop rather than loop.
                 break;
             }
             filled += read;
