@@ -14,10 +14,12 @@ mod error;
 use crate::clock::now_ms;
 use crate::errors::StorageError;
 use crate::storage::{DataDir, Database, Storage};
-use blob::{from_hex, io_error, random_hex, to_hex, BlobReader, BucketDirs, FinishedBlob, Hashers, TempBlob};
+use blob::{
+    from_hex, io_error, random_hex, to_hex, BlobReader, BucketDirs, FinishedBlob, Hashers, TempBlob,
+};
 use conditional::{Conditional, ConditionalInput, RangeInput, RangeRequest};
-pub use error::{Algorithm, R2Error};
 use error::validate_key;
+pub use error::{Algorithm, R2Error};
 use md5::{Digest, Md5};
 use napi::bindgen_prelude::{Buffer, Either, Uint8Array};
 use napi_derive::napi;
@@ -107,14 +109,24 @@ impl PutOptions {
 
         let mut checksums = Vec::new();
         for checksum in input.checksums {
-            let Some(algorithm) = Algorithm::from_field(&checksum.algorithm) else { continue };
+            let Some(algorithm) = Algorithm::from_field(&checksum.algorithm) else {
+                continue;
+            };
             if !checksums.is_empty() {
                 return Err(R2Error::MultipleHashes);
             }
             let expected_hex = algorithm.digest_bytes() * 2;
             if checksum.value.len() != expected_hex {
-                let length = if checksum.binary { checksum.value.len() / 2 } else { checksum.value.len() };
-                return Err(R2Error::ChecksumLength { algorithm, binary: checksum.binary, length });
+                let length = if checksum.binary {
+                    checksum.value.len() / 2
+                } else {
+                    checksum.value.len()
+                };
+                return Err(R2Error::ChecksumLength {
+                    algorithm,
+                    binary: checksum.binary,
+                    length,
+                });
             }
             if from_hex(&checksum.value).is_none() {
                 return Err(R2Error::ChecksumNotHex { algorithm });
@@ -135,11 +147,15 @@ impl PutOptions {
 
         let storage_class = input.storage_class.unwrap_or_else(|| "Standard".into());
         if !STORAGE_CLASSES.contains(&storage_class.as_str()) {
-            return Err(R2Error::InvalidStorageClass { action, value: storage_class });
+            return Err(R2Error::InvalidStorageClass {
+                action,
+                value: storage_class,
+            });
         }
 
         Ok(PutOptions {
-            http_metadata: serde_json::Value::Object(input.http_metadata.unwrap_or_default()).to_string(),
+            http_metadata: serde_json::Value::Object(input.http_metadata.unwrap_or_default())
+                .to_string(),
             custom_metadata: serde_json::Value::Object(custom).to_string(),
             checksums,
             only_if,
@@ -246,7 +262,10 @@ impl ObjectRow {
             output.push_str(&self.custom_metadata);
         }
         if let Some((offset, length)) = range {
-            let _ = write!(output, ",\"range\":{{\"offset\":{offset},\"length\":{length}}}");
+            let _ = write!(
+                output,
+                ",\"range\":{{\"offset\":{offset},\"length\":{length}}}"
+            );
         }
         output.push('}');
     }
@@ -263,7 +282,11 @@ fn json_string(text: &str) -> String {
 }
 
 /// Reads the live row of `key`, if any.
-fn read_object(connection: &Connection, bucket: &str, key: &str) -> Result<Option<ObjectRow>, R2Error> {
+fn read_object(
+    connection: &Connection,
+    bucket: &str,
+    key: &str,
+) -> Result<Option<ObjectRow>, R2Error> {
     let sql = "SELECT key, blob_id, version, size, etag, uploaded, checksums, http_metadata, custom_metadata, storage_class FROM r2_objects WHERE bucket = ?1 AND key = ?2";
     Ok(connection
         .prepare_cached(sql)?
@@ -272,7 +295,11 @@ fn read_object(connection: &Connection, bucket: &str, key: &str) -> Result<Optio
 }
 
 /// Inserts or replaces the row of `row.key`; returns the blob it replaced.
-fn upsert_object(connection: &Connection, bucket: &str, row: &ObjectRow) -> Result<Option<String>, R2Error> {
+fn upsert_object(
+    connection: &Connection,
+    bucket: &str,
+    row: &ObjectRow,
+) -> Result<Option<String>, R2Error> {
     let previous: Option<String> = connection
         .prepare_cached("SELECT blob_id FROM r2_objects WHERE bucket = ?1 AND key = ?2")?
         .query_row(params![bucket, row.key.as_bytes()], |r| r.get(0))
@@ -313,16 +340,29 @@ enum GetOutcome {
     Missing,
     PreconditionFailed(String),
     Inline(String, Vec<u8>),
-    Streamed { metadata: String, blob_id: String, offset: u64, length: u64 },
+    Streamed {
+        metadata: String,
+        blob_id: String,
+        offset: u64,
+        length: u64,
+    },
 }
 
 impl BucketStore {
     fn open(data: Arc<DataDir>, name: &str) -> Result<BucketStore, R2Error> {
         let root = data.blob_dir("r2", name)?;
         let dirs = BucketDirs::create(&root)?;
-        let store = BucketStore { database: data.main().clone(), _data: data, name: name.to_string(), dirs };
+        let store = BucketStore {
+            database: data.main().clone(),
+            _data: data,
+            name: name.to_string(),
+            dirs,
+        };
 
-        let first_open = CLEANED_BUCKETS.lock().get_or_insert_with(HashSet::new).insert(root);
+        let first_open = CLEANED_BUCKETS
+            .lock()
+            .get_or_insert_with(HashSet::new)
+            .insert(root);
         if first_open {
             store.remove_orphans()?;
         }
@@ -382,7 +422,9 @@ impl BucketStore {
         };
         if let Some(only_if) = &only_if {
             if !only_if.passes(Some((&row.etag, row.uploaded))) {
-                return Ok(GetOutcome::PreconditionFailed(row.to_json(Some((0, row.size)))));
+                return Ok(GetOutcome::PreconditionFailed(
+                    row.to_json(Some((0, row.size))),
+                ));
             }
         }
         let (offset, length) = match &range {
@@ -392,16 +434,26 @@ impl BucketStore {
         let metadata = row.to_json(Some((offset, length)));
 
         if length > INLINE_BODY_BYTES {
-            return Ok(GetOutcome::Streamed { metadata, blob_id: row.blob_id, offset, length });
+            return Ok(GetOutcome::Streamed {
+                metadata,
+                blob_id: row.blob_id,
+                offset,
+                length,
+            });
         }
         let path = self.dirs.blob_path(&row.blob_id);
-        let mut reader = BlobReader::open(path.clone(), offset, length).map_err(|e| io_error(&path, e))?;
+        let mut reader =
+            BlobReader::open(path.clone(), offset, length).map_err(|e| io_error(&path, e))?;
         let body = reader.read_chunk(length as usize)?;
         Ok(GetOutcome::Inline(metadata, body))
     }
 
     /// Checks a put's key and options before any body byte is read.
-    fn begin_put(&self, key: &str, options: Option<&str>) -> Result<(PutOptions, TempBlob), R2Error> {
+    fn begin_put(
+        &self,
+        key: &str,
+        options: Option<&str>,
+    ) -> Result<(PutOptions, TempBlob), R2Error> {
         let options = PutOptions::parse("put", options)?;
         validate_key("put", key)?;
         let blob = TempBlob::create(&self.dirs, MAX_OBJECT_BYTES, options.hashers())?;
@@ -409,7 +461,12 @@ impl BucketStore {
     }
 
     /// Verifies a fully written body and commits it; `None` when `onlyIf` failed.
-    fn commit_put(&self, key: &str, options: PutOptions, blob: TempBlob) -> Result<Option<String>, R2Error> {
+    fn commit_put(
+        &self,
+        key: &str,
+        options: PutOptions,
+        blob: TempBlob,
+    ) -> Result<Option<String>, R2Error> {
         if blob.is_too_large() {
             return Err(R2Error::EntityTooLarge { action: "put" });
         }
@@ -421,8 +478,16 @@ impl BucketStore {
         result
     }
 
-    fn commit_finished(&self, key: &str, options: PutOptions, finished: &FinishedBlob) -> Result<Option<String>, R2Error> {
-        let md5 = finished.digest(Algorithm::Md5).unwrap_or_default().to_string();
+    fn commit_finished(
+        &self,
+        key: &str,
+        options: PutOptions,
+        finished: &FinishedBlob,
+    ) -> Result<Option<String>, R2Error> {
+        let md5 = finished
+            .digest(Algorithm::Md5)
+            .unwrap_or_default()
+            .to_string();
         let mut checksums = String::from("{\"md5\":\"");
         checksums.push_str(&md5);
         checksums.push('"');
@@ -454,18 +519,23 @@ impl BucketStore {
             storage_class: options.storage_class,
         };
 
-        let replaced = self.database.write(|connection| -> Result<Option<Option<String>>, R2Error> {
-            if let Some(only_if) = &options.only_if {
-                let current = read_object(connection, &self.name, key)?;
-                if !only_if.passes(current.as_ref().map(|c| (c.etag.as_str(), c.uploaded))) {
-                    return Ok(None);
-                }
-            }
-            finished.publish(&self.dirs)?;
-            Ok(Some(upsert_object(connection, &self.name, &row)?))
-        })?;
+        let replaced =
+            self.database
+                .write(|connection| -> Result<Option<Option<String>>, R2Error> {
+                    if let Some(only_if) = &options.only_if {
+                        let current = read_object(connection, &self.name, key)?;
+                        if !only_if.passes(current.as_ref().map(|c| (c.etag.as_str(), c.uploaded)))
+                        {
+                            return Ok(None);
+                        }
+                    }
+                    finished.publish(&self.dirs)?;
+                    Ok(Some(upsert_object(connection, &self.name, &row)?))
+                })?;
 
-        let Some(replaced) = replaced else { return Ok(None) };
+        let Some(replaced) = replaced else {
+            return Ok(None);
+        };
         self.remove_blobs(replaced.iter());
         Ok(Some(row.to_json(None)))
     }
@@ -474,20 +544,25 @@ impl BucketStore {
         for key in keys {
             validate_key("delete", key)?;
         }
-        let removed = self.database.write(|connection| -> Result<Vec<String>, R2Error> {
-            let mut statement =
-                connection.prepare_cached("DELETE FROM r2_objects WHERE bucket = ?1 AND key = ?2 RETURNING blob_id")?;
-            let mut removed = Vec::new();
-            for key in keys {
-                if let Some(blob_id) = statement
-                    .query_row(params![self.name, key.as_bytes()], |row| row.get::<_, String>(0))
-                    .optional()?
-                {
-                    removed.push(blob_id);
+        let removed = self
+            .database
+            .write(|connection| -> Result<Vec<String>, R2Error> {
+                let mut statement = connection.prepare_cached(
+                    "DELETE FROM r2_objects WHERE bucket = ?1 AND key = ?2 RETURNING blob_id",
+                )?;
+                let mut removed = Vec::new();
+                for key in keys {
+                    if let Some(blob_id) = statement
+                        .query_row(params![self.name, key.as_bytes()], |row| {
+                            row.get::<_, String>(0)
+                        })
+                        .optional()?
+                    {
+                        removed.push(blob_id);
+                    }
                 }
-            }
-            Ok(removed)
-        })?;
+                Ok(removed)
+            })?;
         self.remove_blobs(removed.iter());
         Ok(())
     }
@@ -503,7 +578,11 @@ impl BucketStore {
             match field.as_str() {
                 "httpMetadata" => http = true,
                 "customMetadata" => custom = true,
-                other => return Err(R2Error::UnsupportedInclude { value: other.to_string() }),
+                other => {
+                    return Err(R2Error::UnsupportedInclude {
+                        value: other.to_string(),
+                    })
+                }
             }
         }
         let mut limit = match input.limit {
@@ -518,7 +597,10 @@ impl BucketStore {
         }
 
         let prefix = input.prefix.unwrap_or_default().into_bytes();
-        let delimiter = input.delimiter.filter(|d| !d.is_empty()).map(String::into_bytes);
+        let delimiter = input
+            .delimiter
+            .filter(|d| !d.is_empty())
+            .map(String::into_bytes);
 
         // Listing starts after `after` (exclusive): the larger of startAfter and the cursor.
         let mut after: Option<Vec<u8>> = input.start_after.map(String::into_bytes);
@@ -554,7 +636,10 @@ impl BucketStore {
             inclusive = false;
             let rows = connection
                 .prepare_cached(sql)?
-                .query_map(params![self.name, position, batch as i64], ObjectRow::from_row)?
+                .query_map(
+                    params![self.name, position, batch as i64],
+                    ObjectRow::from_row,
+                )?
                 .collect::<Result<Vec<_>, _>>()?;
             if rows.is_empty() {
                 break;
@@ -573,7 +658,8 @@ impl BucketStore {
 
                 let delimited = delimiter.as_ref().and_then(|delimiter| {
                     let rest = &key[prefix.len()..];
-                    find_subslice(rest, delimiter).map(|index| key[..prefix.len() + index + delimiter.len()].to_vec())
+                    find_subslice(rest, delimiter)
+                        .map(|index| key[..prefix.len() + index + delimiter.len()].to_vec())
                 });
                 if let Some(delimited_prefix) = delimited {
                     let mut skip_to = delimited_prefix.clone();
@@ -642,31 +728,58 @@ impl BucketStore {
     }
 
     /// Returns the state of an upload of `key`, or `None` when there is no such upload.
-    fn upload_state(connection: &Connection, bucket: &str, key: &str, upload_id: &str) -> Result<Option<i64>, R2Error> {
+    fn upload_state(
+        connection: &Connection,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<Option<i64>, R2Error> {
         Ok(connection
-            .prepare_cached("SELECT state FROM r2_uploads WHERE bucket = ?1 AND upload_id = ?2 AND key = ?3")?
+            .prepare_cached(
+                "SELECT state FROM r2_uploads WHERE bucket = ?1 AND upload_id = ?2 AND key = ?3",
+            )?
             .query_row(params![bucket, upload_id, key.as_bytes()], |row| row.get(0))
             .optional()?)
     }
 
-    fn begin_part(&self, key: &str, upload_id: &str, part_number: f64) -> Result<TempBlob, R2Error> {
+    fn begin_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: f64,
+    ) -> Result<TempBlob, R2Error> {
         if !(1.0..=MAX_PART_NUMBER).contains(&part_number) || part_number.fract() != 0.0 {
-            return Err(R2Error::PartNumber { value: conditional_number(part_number) });
+            return Err(R2Error::PartNumber {
+                value: conditional_number(part_number),
+            });
         }
         validate_key("uploadPart", key)?;
         let state = Self::upload_state(&self.database.lock(), &self.name, key, upload_id)?;
         if state != Some(0) {
-            return Err(R2Error::NoSuchUpload { action: "uploadPart" });
+            return Err(R2Error::NoSuchUpload {
+                action: "uploadPart",
+            });
         }
         TempBlob::create(&self.dirs, MAX_OBJECT_BYTES, Hashers::new())
     }
 
-    fn commit_part(&self, key: &str, upload_id: &str, part_number: u32, blob: TempBlob) -> Result<String, R2Error> {
+    fn commit_part(
+        &self,
+        key: &str,
+        upload_id: &str,
+        part_number: u32,
+        blob: TempBlob,
+    ) -> Result<String, R2Error> {
         if blob.is_too_large() {
-            return Err(R2Error::EntityTooLarge { action: "uploadPart" });
+            return Err(R2Error::EntityTooLarge {
+                action: "uploadPart",
+            });
         }
         let finished = blob.finish()?;
-        let md5 = finished.digest(Algorithm::Md5).unwrap_or_default().to_string();
+        let md5 = finished
+            .digest(Algorithm::Md5)
+            .unwrap_or_default()
+            .to_string();
         // NOTE: a part's ETag is its MD5, as in S3; production R2's part ETags
         // are opaque strings (Miniflare makes random ones).
         let etag = md5.clone();
@@ -691,7 +804,9 @@ impl BucketStore {
         match result {
             Ok(previous) => {
                 self.remove_blobs(previous.iter());
-                Ok(format!("{{\"partNumber\":{part_number},\"etag\":\"{etag}\"}}"))
+                Ok(format!(
+                    "{{\"partNumber\":{part_number},\"etag\":\"{etag}\"}}"
+                ))
             }
             Err(error) => {
                 finished.discard();
@@ -700,7 +815,12 @@ impl BucketStore {
         }
     }
 
-    fn complete_multipart_upload(&self, key: &str, upload_id: &str, parts_json: &str) -> Result<String, R2Error> {
+    fn complete_multipart_upload(
+        &self,
+        key: &str,
+        upload_id: &str,
+        parts_json: &str,
+    ) -> Result<String, R2Error> {
         const ACTION: &str = "completeMultipartUpload";
         validate_key(ACTION, key)?;
         let selected: Vec<PartInput> =
@@ -715,7 +835,12 @@ impl BucketStore {
                      WHERE bucket = ?1 AND upload_id = ?2 AND key = ?3",
                 )?
                 .query_row(params![self.name, upload_id, key.as_bytes()], |row| {
-                    Ok((row.get::<_, String>(0)?, row.get::<_, String>(1)?, row.get::<_, String>(2)?, row.get::<_, i64>(3)?))
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, String>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, i64>(3)?,
+                    ))
                 })
                 .optional()?;
             let upload = match upload {
@@ -735,11 +860,18 @@ impl BucketStore {
                 }
                 let stored = statement
                     .query_row(params![self.name, upload_id, number], |row| {
-                        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as u64, row.get::<_, String>(2)?, row.get::<_, String>(3)?))
+                        Ok((
+                            row.get::<_, String>(0)?,
+                            row.get::<_, i64>(1)? as u64,
+                            row.get::<_, String>(2)?,
+                            row.get::<_, String>(3)?,
+                        ))
                     })
                     .optional()?;
                 match stored {
-                    Some((blob_id, size, etag, md5)) if etag == part.etag => parts.push((number, blob_id, size, md5)),
+                    Some((blob_id, size, etag, md5)) if etag == part.etag => {
+                        parts.push((number, blob_id, size, md5))
+                    }
                     _ => return Err(R2Error::InvalidPart),
                 }
             }
@@ -792,23 +924,31 @@ impl BucketStore {
             storage_class: upload.2,
         };
 
-        let result = self.database.write(|connection| -> Result<Vec<String>, R2Error> {
-            if Self::upload_state(connection, &self.name, key, upload_id)? != Some(0) {
-                return Err(R2Error::NoSuchUpload { action: ACTION });
-            }
-            finished.publish(&self.dirs)?;
-            let mut stale: Vec<String> = upsert_object(connection, &self.name, &row)?.into_iter().collect();
-            let mut statement =
-                connection.prepare_cached("DELETE FROM r2_parts WHERE bucket = ?1 AND upload_id = ?2 RETURNING blob_id")?;
-            let removed = statement.query_map(params![self.name, upload_id], |r| r.get::<_, String>(0))?;
-            for blob_id in removed {
-                stale.push(blob_id?);
-            }
-            connection
-                .prepare_cached("UPDATE r2_uploads SET state = 1 WHERE bucket = ?1 AND upload_id = ?2")?
-                .execute(params![self.name, upload_id])?;
-            Ok(stale)
-        });
+        let result = self
+            .database
+            .write(|connection| -> Result<Vec<String>, R2Error> {
+                if Self::upload_state(connection, &self.name, key, upload_id)? != Some(0) {
+                    return Err(R2Error::NoSuchUpload { action: ACTION });
+                }
+                finished.publish(&self.dirs)?;
+                let mut stale: Vec<String> = upsert_object(connection, &self.name, &row)?
+                    .into_iter()
+                    .collect();
+                let mut statement = connection.prepare_cached(
+                    "DELETE FROM r2_parts WHERE bucket = ?1 AND upload_id = ?2 RETURNING blob_id",
+                )?;
+                let removed = statement
+                    .query_map(params![self.name, upload_id], |r| r.get::<_, String>(0))?;
+                for blob_id in removed {
+                    stale.push(blob_id?);
+                }
+                connection
+                    .prepare_cached(
+                        "UPDATE r2_uploads SET state = 1 WHERE bucket = ?1 AND upload_id = ?2",
+                    )?
+                    .execute(params![self.name, upload_id])?;
+                Ok(stale)
+            });
         match result {
             Ok(stale) => {
                 self.remove_blobs(stale.iter());
@@ -823,24 +963,33 @@ impl BucketStore {
 
     fn abort_multipart_upload(&self, key: &str, upload_id: &str) -> Result<(), R2Error> {
         validate_key("abortMultipartUpload", key)?;
-        let removed = self.database.write(|connection| -> Result<Vec<String>, R2Error> {
-            match Self::upload_state(connection, &self.name, key, upload_id)? {
-                // NOTE: Miniflare raises InternalError for an unknown upload id; NoSuchUpload names the problem.
-                None => return Err(R2Error::NoSuchUpload { action: "abortMultipartUpload" }),
-                // Aborting a finished upload succeeds and changes nothing, as in Miniflare.
-                Some(state) if state != 0 => return Ok(Vec::new()),
-                Some(_) => {}
-            }
-            let mut statement =
-                connection.prepare_cached("DELETE FROM r2_parts WHERE bucket = ?1 AND upload_id = ?2 RETURNING blob_id")?;
-            let removed = statement
-                .query_map(params![self.name, upload_id], |r| r.get::<_, String>(0))?
-                .collect::<Result<Vec<_>, _>>()?;
-            connection
-                .prepare_cached("UPDATE r2_uploads SET state = 2 WHERE bucket = ?1 AND upload_id = ?2")?
-                .execute(params![self.name, upload_id])?;
-            Ok(removed)
-        })?;
+        let removed = self
+            .database
+            .write(|connection| -> Result<Vec<String>, R2Error> {
+                match Self::upload_state(connection, &self.name, key, upload_id)? {
+                    // NOTE: Miniflare raises InternalError for an unknown upload id; NoSuchUpload names the problem.
+                    None => {
+                        return Err(R2Error::NoSuchUpload {
+                            action: "abortMultipartUpload",
+                        })
+                    }
+                    // Aborting a finished upload succeeds and changes nothing, as in Miniflare.
+                    Some(state) if state != 0 => return Ok(Vec::new()),
+                    Some(_) => {}
+                }
+                let mut statement = connection.prepare_cached(
+                    "DELETE FROM r2_parts WHERE bucket = ?1 AND upload_id = ?2 RETURNING blob_id",
+                )?;
+                let removed = statement
+                    .query_map(params![self.name, upload_id], |r| r.get::<_, String>(0))?
+                    .collect::<Result<Vec<_>, _>>()?;
+                connection
+                    .prepare_cached(
+                        "UPDATE r2_uploads SET state = 2 WHERE bucket = ?1 AND upload_id = ?2",
+                    )?
+                    .execute(params![self.name, upload_id])?;
+                Ok(removed)
+            })?;
         self.remove_blobs(removed.iter());
         Ok(())
     }
@@ -858,7 +1007,9 @@ fn find_subslice(haystack: &[u8], needle: &[u8]) -> Option<usize> {
     if needle.is_empty() || needle.len() > haystack.len() {
         return None;
     }
-    haystack.windows(needle.len()).position(|window| window == needle)
+    haystack
+        .windows(needle.len())
+        .position(|window| window == needle)
 }
 
 /// The result of `R2Bucket.get`.
@@ -889,7 +1040,9 @@ impl R2Bucket {
     #[napi(constructor)]
     pub fn new(storage: &Storage, bucket_name: String) -> napi::Result<R2Bucket> {
         let store = BucketStore::open(storage.data.clone(), &bucket_name)?;
-        Ok(R2Bucket { store: Arc::new(store) })
+        Ok(R2Bucket {
+            store: Arc::new(store),
+        })
     }
 
     /// Returns the bucket name.
@@ -931,7 +1084,12 @@ impl R2Bucket {
                 offset: None,
                 length: None,
             },
-            GetOutcome::Streamed { metadata, blob_id, offset, length } => R2GetResult {
+            GetOutcome::Streamed {
+                metadata,
+                blob_id,
+                offset,
+                length,
+            } => R2GetResult {
                 metadata,
                 precondition_failed: false,
                 body: None,
@@ -945,7 +1103,12 @@ impl R2Bucket {
 
     /// Stores a whole body given at once; returns the object's JSON, or null when `onlyIf` failed.
     #[napi]
-    pub fn put(&self, key: String, body: Either<String, Buffer>, options: Option<String>) -> napi::Result<Option<String>> {
+    pub fn put(
+        &self,
+        key: String,
+        body: Either<String, Buffer>,
+        options: Option<String>,
+    ) -> napi::Result<Option<String>> {
         let (options, mut blob) = self.store.begin_put(&key, options.as_deref())?;
         match &body {
             Either::A(text) => blob.write(text.as_bytes())?,
@@ -968,25 +1131,46 @@ impl R2Bucket {
 
     /// Starts a multipart upload and returns its id.
     #[napi]
-    pub fn create_multipart_upload(&self, key: String, options: Option<String>) -> napi::Result<String> {
-        Ok(self.store.create_multipart_upload(&key, options.as_deref())?)
+    pub fn create_multipart_upload(
+        &self,
+        key: String,
+        options: Option<String>,
+    ) -> napi::Result<String> {
+        Ok(self
+            .store
+            .create_multipart_upload(&key, options.as_deref())?)
     }
 
     /// Stores one part given at once; returns `{"partNumber","etag"}` as JSON.
     #[napi]
-    pub fn upload_part(&self, key: String, upload_id: String, part_number: f64, body: Either<String, Buffer>) -> napi::Result<String> {
+    pub fn upload_part(
+        &self,
+        key: String,
+        upload_id: String,
+        part_number: f64,
+        body: Either<String, Buffer>,
+    ) -> napi::Result<String> {
         let mut blob = self.store.begin_part(&key, &upload_id, part_number)?;
         match &body {
             Either::A(text) => blob.write(text.as_bytes())?,
             Either::B(bytes) => blob.write(bytes)?,
         }
-        Ok(self.store.commit_part(&key, &upload_id, part_number as u32, blob)?)
+        Ok(self
+            .store
+            .commit_part(&key, &upload_id, part_number as u32, blob)?)
     }
 
     /// Completes an upload from `parts` (JSON `[{partNumber, etag}]`); returns the object's JSON.
     #[napi]
-    pub fn complete_multipart_upload(&self, key: String, upload_id: String, parts: String) -> napi::Result<String> {
-        Ok(self.store.complete_multipart_upload(&key, &upload_id, &parts)?)
+    pub fn complete_multipart_upload(
+        &self,
+        key: String,
+        upload_id: String,
+        parts: String,
+    ) -> napi::Result<String> {
+        Ok(self
+            .store
+            .complete_multipart_upload(&key, &upload_id, &parts)?)
     }
 
     /// Aborts an upload and removes its parts.
@@ -998,8 +1182,15 @@ impl R2Bucket {
 
 /// The destination of an `R2Writer`: an object or one part of a multipart upload.
 enum WriterTarget {
-    Object { key: String, options: Option<PutOptions> },
-    Part { key: String, upload_id: String, part_number: u32 },
+    Object {
+        key: String,
+        options: Option<PutOptions>,
+    },
+    Part {
+        key: String,
+        upload_id: String,
+        part_number: u32,
+    },
 }
 
 /// A body streamed in chunks to a temp file: `write` each chunk, then
@@ -1015,22 +1206,38 @@ pub struct R2Writer {
 impl R2Writer {
     /// Starts a streamed `put` of `key`, checking the key and options first.
     #[napi(factory)]
-    pub fn for_object(bucket: &R2Bucket, key: String, options: Option<String>) -> napi::Result<R2Writer> {
+    pub fn for_object(
+        bucket: &R2Bucket,
+        key: String,
+        options: Option<String>,
+    ) -> napi::Result<R2Writer> {
         let (options, blob) = bucket.store.begin_put(&key, options.as_deref())?;
         Ok(R2Writer {
             store: bucket.store.clone(),
-            target: WriterTarget::Object { key, options: Some(options) },
+            target: WriterTarget::Object {
+                key,
+                options: Some(options),
+            },
             blob: Some(blob),
         })
     }
 
     /// Starts a streamed part of a multipart upload.
     #[napi(factory)]
-    pub fn for_part(bucket: &R2Bucket, key: String, upload_id: String, part_number: f64) -> napi::Result<R2Writer> {
+    pub fn for_part(
+        bucket: &R2Bucket,
+        key: String,
+        upload_id: String,
+        part_number: f64,
+    ) -> napi::Result<R2Writer> {
         let blob = bucket.store.begin_part(&key, &upload_id, part_number)?;
         Ok(R2Writer {
             store: bucket.store.clone(),
-            target: WriterTarget::Part { key, upload_id, part_number: part_number as u32 },
+            target: WriterTarget::Part {
+                key,
+                upload_id,
+                part_number: part_number as u32,
+            },
             blob: Some(blob),
         })
     }
@@ -1038,7 +1245,10 @@ impl R2Writer {
     /// Appends one chunk.
     #[napi]
     pub fn write(&mut self, chunk: Uint8Array) -> napi::Result<()> {
-        let blob = self.blob.as_mut().ok_or_else(|| napi::Error::from_reason("R2Writer is already closed"))?;
+        let blob = self
+            .blob
+            .as_mut()
+            .ok_or_else(|| napi::Error::from_reason("R2Writer is already closed"))?;
         Ok(blob.write(&chunk)?)
     }
 
@@ -1052,15 +1262,25 @@ impl R2Writer {
     /// JSON or null when `onlyIf` failed; for a part, `{"partNumber","etag"}`.
     #[napi]
     pub fn commit(&mut self) -> napi::Result<Option<String>> {
-        let blob = self.blob.take().ok_or_else(|| napi::Error::from_reason("R2Writer is already closed"))?;
+        let blob = self
+            .blob
+            .take()
+            .ok_or_else(|| napi::Error::from_reason("R2Writer is already closed"))?;
         match &mut self.target {
             WriterTarget::Object { key, options } => {
                 let options = options.take().expect("options are taken once");
                 Ok(self.store.commit_put(key, options, blob)?)
             }
-            WriterTarget::Part { key, upload_id, part_number } => {
-                Ok(Some(self.store.commit_part(key, upload_id, *part_number, blob)?))
-            }
+            WriterTarget::Part {
+                key,
+                upload_id,
+                part_number,
+            } => Ok(Some(self.store.commit_part(
+                key,
+                upload_id,
+                *part_number,
+                blob,
+            )?)),
         }
     }
 
@@ -1081,14 +1301,23 @@ pub struct R2BodyReader {
 impl R2BodyReader {
     /// Opens `length` bytes from `offset` of the blob `blobId` that `get` named.
     #[napi(constructor)]
-    pub fn new(bucket: &R2Bucket, blob_id: String, offset: f64, length: f64) -> napi::Result<R2BodyReader> {
+    pub fn new(
+        bucket: &R2Bucket,
+        blob_id: String,
+        offset: f64,
+        length: f64,
+    ) -> napi::Result<R2BodyReader> {
         if blob_id.is_empty() || !blob_id.bytes().all(|b| b.is_ascii_hexdigit()) {
-            return Err(napi::Error::from_reason(format!("invalid blob id {blob_id:?}")));
+            return Err(napi::Error::from_reason(format!(
+                "invalid blob id {blob_id:?}"
+            )));
         }
         let path = bucket.store.dirs.blob_path(&blob_id);
         let reader = BlobReader::open(path.clone(), offset as u64, length as u64)
             .map_err(|source| napi::Error::from(io_error(&path, source)))?;
-        Ok(R2BodyReader { reader: Some(reader) })
+        Ok(R2BodyReader {
+            reader: Some(reader),
+        })
     }
 
     /// Reads the next bytes into `target` and returns how many; 0 at the end (which closes the file).
@@ -1098,7 +1327,9 @@ impl R2BodyReader {
     /// Bun's collector does not count, and a long stream would pile them up.
     #[napi]
     pub fn read_into(&mut self, mut target: Uint8Array) -> napi::Result<u32> {
-        let Some(reader) = self.reader.as_mut() else { return Ok(0) };
+        let Some(reader) = self.reader.as_mut() else {
+            return Ok(0);
+        };
         // SAFETY: this synchronous call runs on the JavaScript thread, so no
         // JavaScript code can touch `target` while Rust writes to it.
         let buffer = unsafe { target.as_mut() };

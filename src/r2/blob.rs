@@ -60,7 +60,10 @@ pub fn from_hex(text: &str) -> Option<Vec<u8>> {
     }
     (0..text.len())
         .step_by(2)
-        .map(|i| text.get(i..i + 2).and_then(|pair| u8::from_str_radix(pair, 16).ok()))
+        .map(|i| {
+            text.get(i..i + 2)
+                .and_then(|pair| u8::from_str_radix(pair, 16).ok())
+        })
         .collect()
 }
 
@@ -73,7 +76,10 @@ pub struct BucketDirs {
 
 impl BucketDirs {
     pub fn create(root: &Path) -> Result<BucketDirs, R2Error> {
-        let dirs = BucketDirs { blobs: root.join("blobs"), tmp: root.join("tmp") };
+        let dirs = BucketDirs {
+            blobs: root.join("blobs"),
+            tmp: root.join("tmp"),
+        };
         for dir in [&dirs.blobs, &dirs.tmp] {
             std::fs::create_dir_all(dir).map_err(|source| io_error(dir, source))?;
         }
@@ -86,7 +92,10 @@ impl BucketDirs {
 }
 
 pub fn io_error(path: &Path, source: std::io::Error) -> R2Error {
-    R2Error::Io { path: path.display().to_string(), source }
+    R2Error::Io {
+        path: path.display().to_string(),
+        source,
+    }
 }
 
 /// The digests computed while a body is written. MD5 always runs, because
@@ -102,7 +111,13 @@ pub struct Hashers {
 
 impl Hashers {
     pub fn new() -> Hashers {
-        Hashers { md5: Md5::new(), sha1: None, sha256: None, sha384: None, sha512: None }
+        Hashers {
+            md5: Md5::new(),
+            sha1: None,
+            sha256: None,
+            sha384: None,
+            sha512: None,
+        }
     }
 
     /// Turns on the digest of `algorithm`; call before the first write.
@@ -173,7 +188,10 @@ pub struct FinishedBlob {
 
 impl FinishedBlob {
     pub fn digest(&self, algorithm: Algorithm) -> Option<&str> {
-        self.digests.iter().find(|(a, _)| *a == algorithm).map(|(_, hex)| hex.as_str())
+        self.digests
+            .iter()
+            .find(|(a, _)| *a == algorithm)
+            .map(|(_, hex)| hex.as_str())
     }
 
     /// Moves the file into `blobs/`; called inside the transaction that records it.
@@ -192,9 +210,18 @@ impl TempBlob {
     /// Creates `tmp/<pid>-<id>.tmp`. The pid lets start-up tell a crashed
     /// writer's file from one that another live process is still writing.
     pub fn create(dirs: &BucketDirs, max_size: u64, hashers: Hashers) -> Result<TempBlob, R2Error> {
-        let path = dirs.tmp.join(format!("{}-{}.tmp", std::process::id(), random_hex(16)));
+        let path = dirs
+            .tmp
+            .join(format!("{}-{}.tmp", std::process::id(), random_hex(16)));
         let file = File::create(&path).map_err(|source| io_error(&path, source))?;
-        Ok(TempBlob { file: Some(file), path, size: 0, max_size, hashers: Some(hashers), too_large: false })
+        Ok(TempBlob {
+            file: Some(file),
+            path,
+            size: 0,
+            max_size,
+            hashers: Some(hashers),
+            too_large: false,
+        })
     }
 
     /// Creates a temp file without digests, for a body assembled from parts.
@@ -225,7 +252,8 @@ impl TempBlob {
             hashers.update(bytes);
         }
         let file = self.file.as_mut().expect("write after finish");
-        file.write_all(bytes).map_err(|source| io_error(&self.path, source))
+        file.write_all(bytes)
+            .map_err(|source| io_error(&self.path, source))
     }
 
     pub fn size(&self) -> u64 {
@@ -241,7 +269,8 @@ impl TempBlob {
         let file = self.file.take().expect("finish called twice");
         // An empty file has no data that a crash could tear, so it skips the flush.
         if self.size > 0 {
-            file.sync_all().map_err(|source| io_error(&self.path, source))?;
+            file.sync_all()
+                .map_err(|source| io_error(&self.path, source))?;
         }
         drop(file);
         let digests = self.hashers.take().map(Hashers::finish).unwrap_or_default();
@@ -283,10 +312,14 @@ fn process_is_running(pid: u32) -> bool {
 pub fn remove_orphans(dirs: &BucketDirs, referenced: &HashSet<String>) -> Result<usize, R2Error> {
     let mut removed = 0;
 
-    let temp_entries = std::fs::read_dir(&dirs.tmp).map_err(|source| io_error(&dirs.tmp, source))?;
+    let temp_entries =
+        std::fs::read_dir(&dirs.tmp).map_err(|source| io_error(&dirs.tmp, source))?;
     for entry in temp_entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        let pid = name.split('-').next().and_then(|pid| pid.parse::<u32>().ok());
+        let pid = name
+            .split('-')
+            .next()
+            .and_then(|pid| pid.parse::<u32>().ok());
         let orphaned = match pid {
             Some(pid) => !process_is_running(pid),
             None => true,
@@ -296,7 +329,8 @@ pub fn remove_orphans(dirs: &BucketDirs, referenced: &HashSet<String>) -> Result
         }
     }
 
-    let blob_entries = std::fs::read_dir(&dirs.blobs).map_err(|source| io_error(&dirs.blobs, source))?;
+    let blob_entries =
+        std::fs::read_dir(&dirs.blobs).map_err(|source| io_error(&dirs.blobs, source))?;
     for entry in blob_entries.flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
         if !referenced.contains(&name) && std::fs::remove_file(entry.path()).is_ok() {
@@ -318,7 +352,12 @@ pub struct BlobReader {
 impl BlobReader {
     pub fn open(path: PathBuf, offset: u64, length: u64) -> std::io::Result<BlobReader> {
         let file = File::open(&path)?;
-        Ok(BlobReader { file, path, position: offset, end: offset + length })
+        Ok(BlobReader {
+            file,
+            path,
+            position: offset,
+            end: offset + length,
+        })
     }
 
     pub fn remaining(&self) -> u64 {
@@ -338,8 +377,12 @@ impl BlobReader {
         let wanted = (self.remaining() as usize).min(buffer.len());
         let mut filled = 0;
         while filled < wanted {
-            let read = read_at(&self.file, &mut buffer[filled..wanted], self.position + filled as u64)
-                .map_err(|source| io_error(&self.path, source))?;
+            let read = read_at(
+                &self.file,
+                &mut buffer[filled..wanted],
+                self.position + filled as u64,
+            )
+            .map_err(|source| io_error(&self.path, source))?;
             if read == 0 {
                 // The file is shorter than its row records; stop rather than loop.
                 break;

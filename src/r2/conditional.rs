@@ -50,15 +50,25 @@ impl Conditional {
                     if value.len() >= 2 && value.starts_with('"') && value.ends_with('"') {
                         return Err(R2Error::QuotedEtag { value });
                     }
-                    Ok(Some(vec![if value == "*" { Etag::Wildcard } else { Etag::Strong(value) }]))
+                    Ok(Some(vec![if value == "*" {
+                        Etag::Wildcard
+                    } else {
+                        Etag::Strong(value)
+                    }]))
                 }
             }
         };
         Ok(Conditional {
             etag_matches: parse_etags(input.etag_matches)?,
             etag_does_not_match: parse_etags(input.etag_does_not_match)?,
-            uploaded_before: input.uploaded_before.filter(|ms| ms.is_finite()).map(|ms| ms as i64),
-            uploaded_after: input.uploaded_after.filter(|ms| ms.is_finite()).map(|ms| ms as i64),
+            uploaded_before: input
+                .uploaded_before
+                .filter(|ms| ms.is_finite())
+                .map(|ms| ms as i64),
+            uploaded_after: input
+                .uploaded_after
+                .filter(|ms| ms.is_finite())
+                .map(|ms| ms as i64),
             // HTTP dates have whole seconds, so header conditions compare seconds.
             seconds_granularity: input.from_headers || input.seconds_granularity.unwrap_or(false),
         })
@@ -72,7 +82,13 @@ impl Conditional {
             return self.etag_matches.is_none() && self.uploaded_after.is_none();
         };
 
-        let truncate = |ms: i64| if self.seconds_granularity { ms.div_euclid(1000) * 1000 } else { ms };
+        let truncate = |ms: i64| {
+            if self.seconds_granularity {
+                ms.div_euclid(1000) * 1000
+            } else {
+                ms
+            }
+        };
         let last_modified = truncate(uploaded);
 
         let if_match = match &self.etag_matches {
@@ -87,11 +103,16 @@ impl Conditional {
         // As in HTTP, a matching ETag condition overrides the date condition beside it.
         let if_modified_since = match self.uploaded_after {
             None => true,
-            Some(after) => truncate(after) < last_modified || (self.etag_does_not_match.is_some() && if_none_match),
+            Some(after) => {
+                truncate(after) < last_modified
+                    || (self.etag_does_not_match.is_some() && if_none_match)
+            }
         };
         let if_unmodified_since = match self.uploaded_before {
             None => true,
-            Some(before) => last_modified < truncate(before) || (self.etag_matches.is_some() && if_match),
+            Some(before) => {
+                last_modified < truncate(before) || (self.etag_matches.is_some() && if_match)
+            }
         };
 
         if_match && if_none_match && if_modified_since && if_unmodified_since
@@ -125,7 +146,9 @@ pub fn parse_etag_header(header: &str) -> Result<Vec<Etag>, R2Error> {
             continue;
         }
         if need_comma {
-            return Err(R2Error::EtagHeader { message: "Comma was expected to separate etags." });
+            return Err(R2Error::EtagHeader {
+                message: "Comma was expected to separate etags.",
+            });
         }
         match found {
             b'*' => return Ok(vec![Etag::Wildcard]),
@@ -140,10 +163,16 @@ pub fn parse_etag_header(header: &str) -> Result<Vec<Etag>, R2Error> {
         let weak = found == b'W';
         let open = if weak { index + 2 } else { index };
         let Some(close) = rest[open + 1..].find('"') else {
-            return Err(R2Error::EtagHeader { message: "Unclosed double quote for Etag" });
+            return Err(R2Error::EtagHeader {
+                message: "Unclosed double quote for Etag",
+            });
         };
         let value = rest[open + 1..open + 1 + close].to_string();
-        etags.push(if weak { Etag::Weak(value) } else { Etag::Strong(value) });
+        etags.push(if weak {
+            Etag::Weak(value)
+        } else {
+            Etag::Strong(value)
+        });
         rest = &rest[open + close + 2..];
         need_comma = true;
     }
@@ -161,7 +190,11 @@ pub struct RangeInput {
 /// A checked range request, resolved against the size by `resolve`.
 #[derive(Debug)]
 pub enum RangeRequest {
-    Fields { offset: Option<u64>, length: Option<u64>, suffix: Option<u64> },
+    Fields {
+        offset: Option<u64>,
+        length: Option<u64>,
+        suffix: Option<u64>,
+    },
     Header(String),
 }
 
@@ -176,10 +209,16 @@ fn js_number(value: f64) -> String {
 
 fn whole(what: &'static str, value: f64) -> Result<u64, R2Error> {
     if value < 0.0 || value.is_nan() {
-        return Err(R2Error::RangeNegative { what, value: js_number(value) });
+        return Err(R2Error::RangeNegative {
+            what,
+            value: js_number(value),
+        });
     }
     if value.fract() != 0.0 || !value.is_finite() {
-        return Err(R2Error::RangeFraction { what, value: js_number(value) });
+        return Err(R2Error::RangeFraction {
+            what,
+            value: js_number(value),
+        });
     }
     Ok(value as u64)
 }
@@ -190,8 +229,14 @@ impl RangeRequest {
         if let Some(header) = input.header {
             return Ok(Some(RangeRequest::Header(header)));
         }
-        let offset = input.offset.map(|value| whole("Starting offset", value)).transpose()?;
-        let length = input.length.map(|value| whole("Length", value)).transpose()?;
+        let offset = input
+            .offset
+            .map(|value| whole("Starting offset", value))
+            .transpose()?;
+        let length = input
+            .length
+            .map(|value| whole("Length", value))
+            .transpose()?;
         if input.suffix.is_some() {
             if offset.is_some() {
                 return Err(R2Error::SuffixWith { other: "offset" });
@@ -200,11 +245,18 @@ impl RangeRequest {
                 return Err(R2Error::SuffixWith { other: "length" });
             }
         }
-        let suffix = input.suffix.map(|value| whole("Suffix", value)).transpose()?;
+        let suffix = input
+            .suffix
+            .map(|value| whole("Suffix", value))
+            .transpose()?;
         if offset.is_none() && length.is_none() && suffix.is_none() {
             return Ok(None);
         }
-        Ok(Some(RangeRequest::Fields { offset, length, suffix }))
+        Ok(Some(RangeRequest::Fields {
+            offset,
+            length,
+            suffix,
+        }))
     }
 
     /// Resolves the range against an object of `size` bytes into `(offset,
@@ -213,7 +265,11 @@ impl RangeRequest {
     pub fn resolve(&self, size: u64) -> Result<Option<(u64, u64)>, R2Error> {
         match self {
             RangeRequest::Header(header) => Ok(parse_range_header(header, size)),
-            RangeRequest::Fields { offset, length, suffix } => {
+            RangeRequest::Fields {
+                offset,
+                length,
+                suffix,
+            } => {
                 let (offset, length) = match suffix {
                     Some(0) => return Err(R2Error::InvalidRange),
                     Some(suffix) => {
@@ -251,7 +307,11 @@ fn parse_range_header(header: &str, size: u64) -> Option<(u64, u64)> {
         return Some((size - suffix, suffix));
     }
     let start: u64 = start.parse().ok()?;
-    let end: u64 = if end.is_empty() { size.checked_sub(1)? } else { end.parse().ok()? };
+    let end: u64 = if end.is_empty() {
+        size.checked_sub(1)?
+    } else {
+        end.parse().ok()?
+    };
     if start > end || start >= size {
         return None;
     }
@@ -286,9 +346,15 @@ mod tests {
 
     #[test]
     fn missing_object_fails_only_positive_conditions() {
-        let matches = Conditional { etag_matches: Some(vec![Etag::Wildcard]), ..Default::default() };
+        let matches = Conditional {
+            etag_matches: Some(vec![Etag::Wildcard]),
+            ..Default::default()
+        };
         assert!(!matches.passes(None));
-        let none_match = Conditional { etag_does_not_match: Some(vec![Etag::Wildcard]), ..Default::default() };
+        let none_match = Conditional {
+            etag_does_not_match: Some(vec![Etag::Wildcard]),
+            ..Default::default()
+        };
         assert!(none_match.passes(None));
         assert!(!none_match.passes(Some(("x", 0))));
     }

@@ -56,44 +56,97 @@ impl Algorithm {
     }
 
     pub fn from_field(field: &str) -> Option<Algorithm> {
-        [Algorithm::Md5, Algorithm::Sha1, Algorithm::Sha256, Algorithm::Sha384, Algorithm::Sha512]
-            .into_iter()
-            .find(|algorithm| algorithm.field() == field)
+        [
+            Algorithm::Md5,
+            Algorithm::Sha1,
+            Algorithm::Sha256,
+            Algorithm::Sha384,
+            Algorithm::Sha512,
+        ]
+        .into_iter()
+        .find(|algorithm| algorithm.field() == field)
     }
 }
 
 #[derive(Debug)]
 pub enum R2Error {
     // The service's errors; `action` is the binding method ("get", "put"…).
-    InvalidObjectName { action: &'static str, length: usize },
-    EntityTooLarge { action: &'static str },
-    EntityTooSmall { action: &'static str },
-    MetadataTooLarge { action: &'static str },
-    BadDigest { algorithm: Algorithm, provided: String, actual: String },
+    InvalidObjectName {
+        action: &'static str,
+        length: usize,
+    },
+    EntityTooLarge {
+        action: &'static str,
+    },
+    EntityTooSmall {
+        action: &'static str,
+    },
+    MetadataTooLarge {
+        action: &'static str,
+    },
+    BadDigest {
+        algorithm: Algorithm,
+        provided: String,
+        actual: String,
+    },
     InvalidMaxKeys,
-    NoSuchUpload { action: &'static str },
+    NoSuchUpload {
+        action: &'static str,
+    },
     InvalidPart,
     InvalidRange,
     BadUpload,
     /// Miniflare's answer to a part number listed twice in `complete`.
-    InternalError { action: &'static str },
-    InvalidStorageClass { action: &'static str, value: String },
-    InvalidCursor { cursor: String },
+    InternalError {
+        action: &'static str,
+    },
+    InvalidStorageClass {
+        action: &'static str,
+        value: String,
+    },
+    InvalidCursor {
+        cursor: String,
+    },
 
     // The runtime's argument checks.
     MultipleHashes,
-    ChecksumLength { algorithm: Algorithm, binary: bool, length: usize },
-    ChecksumNotHex { algorithm: Algorithm },
-    QuotedEtag { value: String },
-    EtagHeader { message: &'static str },
-    PartNumber { value: String },
-    RangeNegative { what: &'static str, value: String },
-    RangeFraction { what: &'static str, value: String },
-    SuffixWith { other: &'static str },
-    UnsupportedInclude { value: String },
+    ChecksumLength {
+        algorithm: Algorithm,
+        binary: bool,
+        length: usize,
+    },
+    ChecksumNotHex {
+        algorithm: Algorithm,
+    },
+    QuotedEtag {
+        value: String,
+    },
+    EtagHeader {
+        message: &'static str,
+    },
+    PartNumber {
+        value: String,
+    },
+    RangeNegative {
+        what: &'static str,
+        value: String,
+    },
+    RangeFraction {
+        what: &'static str,
+        value: String,
+    },
+    SuffixWith {
+        other: &'static str,
+    },
+    UnsupportedInclude {
+        value: String,
+    },
 
     /// A blob file operation failed.
-    Io { path: String, source: std::io::Error },
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
     Storage(StorageError),
 }
 
@@ -181,30 +234,48 @@ impl Display for R2Error {
         }
         match self {
             R2Error::MultipleHashes => write!(f, "You cannot specify multiple hashing algorithms."),
-            R2Error::ChecksumLength { algorithm, binary: true, length } => write!(
+            R2Error::ChecksumLength {
+                algorithm,
+                binary: true,
+                length,
+            } => write!(
                 f,
                 "{} is {} bytes, not {length}",
                 algorithm.label(),
                 algorithm.digest_bytes()
             ),
-            R2Error::ChecksumLength { algorithm, binary: false, length } => write!(
+            R2Error::ChecksumLength {
+                algorithm,
+                binary: false,
+                length,
+            } => write!(
                 f,
                 "{} is {} hex characters, not {length}",
                 algorithm.label(),
                 algorithm.digest_bytes() * 2
             ),
             R2Error::ChecksumNotHex { algorithm } => {
-                write!(f, "Provided {} wasn't a valid hex string", algorithm.label())
+                write!(
+                    f,
+                    "Provided {} wasn't a valid hex string",
+                    algorithm.label()
+                )
             }
             R2Error::QuotedEtag { value } => {
-                write!(f, "Conditional ETag should not be wrapped in quotes ({value}).")
+                write!(
+                    f,
+                    "Conditional ETag should not be wrapped in quotes ({value})."
+                )
             }
             R2Error::EtagHeader { message } => write!(f, "{message}"),
             R2Error::PartNumber { value } => write!(
                 f,
                 "Part number must be between 1 and 10000 (inclusive). Actual value was: {value}"
             ),
-            R2Error::RangeNegative { what: "Suffix", value } => write!(
+            R2Error::RangeNegative {
+                what: "Suffix",
+                value,
+            } => write!(
                 f,
                 "Invalid suffix. Suffix ({value}) must be greater than or equal to 0."
             ),
@@ -278,7 +349,10 @@ impl From<R2Error> for napi::Error {
 /// Checks an object key as the R2 service does: at most 1024 UTF-8 bytes.
 pub fn validate_key(action: &'static str, key: &str) -> Result<(), R2Error> {
     if key.len() > MAX_KEY_BYTES {
-        return Err(R2Error::InvalidObjectName { action, length: key.len() });
+        return Err(R2Error::InvalidObjectName {
+            action,
+            length: key.len(),
+        });
     }
     Ok(())
 }
