@@ -12,7 +12,7 @@ import type { Storage } from "../../index.js";
 import { createR2Bucket, R2ObjectBody, type R2Bucket, type R2Object } from "../bindings/r2.ts";
 import { log } from "../log.ts";
 
-/** The path under which the dev server answers S3 requests. */
+/** The path under which the dev server serves S3 requests. */
 export const S3_PATH_PREFIX = "/__bunflare/s3";
 
 /** An S3 error: its status, S3 code and message. */
@@ -184,7 +184,7 @@ export class S3Endpoint {
     return bucket;
   }
 
-  /** Answers a request whose path starts with `S3_PATH_PREFIX`. */
+  /** Handles a request whose path starts with `S3_PATH_PREFIX`. */
   async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
     const path = url.pathname.slice(S3_PATH_PREFIX.length).replace(/^\//, "");

@@ -1,8 +1,8 @@
 //! `onlyIf` preconditions and `range` options of `get` and `put`.
 //!
 //! The runtime's argument checks (quoted ETags, negative or fractional
-//! offsets) raise `TypeError`/`RangeError`; how a precondition and a range
-//! apply to a stored object follows Miniflare's R2 validator.
+//! offsets) raise `TypeError` or `RangeError`. How a precondition and a
+//! range apply to a stored object follows Miniflare's R2 validator.
 
 use super::error::R2Error;
 use serde::Deserialize;

@@ -3,7 +3,7 @@
 //! Two layers raise them, as in production. The Workers runtime checks
 //! arguments before it sends a request (`TypeError` and `RangeError`, messages
 //! from workerd's `r2-bucket.c++` and `r2-multipart.c++`). The R2 service
-//! answers the rest with a v4 code, which the runtime turns into
+//! rejects the rest with a v4 code, which the runtime turns into
 //! `Error("<action>: <message> (<code>)")`. Service messages and codes follow
 //! Miniflare's R2 errors (`workers/r2/errors.worker.ts`).
 
@@ -96,7 +96,7 @@ pub enum R2Error {
     InvalidPart,
     InvalidRange,
     BadUpload,
-    /// Miniflare's answer to a part number listed twice in `complete`.
+    /// The error Miniflare raises for a part number listed twice in `complete`.
     InternalError {
         action: &'static str,
     },

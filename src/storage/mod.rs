@@ -156,8 +156,8 @@ pub struct DataDir {
     root: Option<PathBuf>,
     main: Arc<Database>,
     d1: Mutex<HashMap<String, Arc<Database>>>,
-    /// For an in-memory store, a private temp folder that holds blob files
-    /// (which are always files) and is removed when the store is dropped.
+    /// For an in-memory store, a private temp folder that contains its blob
+    /// files (blobs are always files) and is removed when the store is dropped.
     scratch: Option<PathBuf>,
 }
 
