@@ -225,6 +225,75 @@ export declare class QueueBroker {
   queues(): Array<QueueSummary>
 }
 
+/** Reads a range of a committed blob in chunks. */
+export declare class R2BodyReader {
+  /** Opens `length` bytes from `offset` of the blob `blobId` that `get` named. */
+  constructor(bucket: R2Bucket, blobId: string, offset: number, length: number)
+  /**
+   * Reads the next bytes into `target` and returns how many; 0 at the end (which closes the file).
+   *
+   * The caller allocates `target` in JavaScript, so the garbage collector
+   * counts the memory; chunks allocated here would be external memory that
+   * Bun's collector does not count, and a long stream would pile them up.
+   */
+  readInto(target: Uint8Array): number
+  /** Closes the file before the end (the stream was cancelled). */
+  close(): void
+}
+
+/** One R2 bucket in a data directory. */
+export declare class R2Bucket {
+  /**
+   * Opens the bucket `bucketName` in `storage`, removing blobs left by a
+   * crash the first time this process opens it.
+   */
+  constructor(storage: Storage, bucketName: string)
+  /** Returns the bucket name. */
+  get bucketName(): string
+  /** Removes temp files of crashed writers and blobs no row references; returns how many. */
+  removeOrphans(): number
+  /** Returns the object's JSON (with the whole-object range), or null. */
+  head(key: string): string | null
+  /** Reads an object. `options` is JSON with `range` and `onlyIf`. */
+  get(key: string, options?: string | undefined | null): R2GetResult | null
+  /** Stores a whole body given at once; returns the object's JSON, or null when `onlyIf` failed. */
+  put(key: string, body: string | Buffer, options?: string | undefined | null): string | null
+  /** Deletes the given keys; missing keys are ignored. */
+  delete(keys: Array<string>): void
+  /** Lists objects; returns the JSON of `R2Objects` with a hex cursor. */
+  list(options?: string | undefined | null): string
+  /** Starts a multipart upload and returns its id. */
+  createMultipartUpload(key: string, options?: string | undefined | null): string
+  /** Stores one part given at once; returns `{"partNumber","etag"}` as JSON. */
+  uploadPart(key: string, uploadId: string, partNumber: number, body: string | Buffer): string
+  /** Completes an upload from `parts` (JSON `[{partNumber, etag}]`); returns the object's JSON. */
+  completeMultipartUpload(key: string, uploadId: string, parts: string): string
+  /** Aborts an upload and removes its parts. */
+  abortMultipartUpload(key: string, uploadId: string): void
+}
+
+/**
+ * A body streamed in chunks to a temp file: `write` each chunk, then
+ * `commit`. Dropping it uncommitted removes the temp file.
+ */
+export declare class R2Writer {
+  /** Starts a streamed `put` of `key`, checking the key and options first. */
+  static forObject(bucket: R2Bucket, key: string, options?: string | undefined | null): R2Writer
+  /** Starts a streamed part of a multipart upload. */
+  static forPart(bucket: R2Bucket, key: string, uploadId: string, partNumber: number): R2Writer
+  /** Appends one chunk. */
+  write(chunk: Uint8Array): void
+  /** Bytes written so far. */
+  get size(): number
+  /**
+   * Flushes, verifies and commits the body. For an object, returns its
+   * JSON or null when `onlyIf` failed; for a part, `{"partNumber","etag"}`.
+   */
+  commit(): string | null
+  /** Drops the body written so far (the stream failed or was cancelled). */
+  abort(): void
+}
+
 /**
  * A data directory opened by JavaScript. Every binding handle is created
  * from one of these, and it stays open across Worker reloads.
@@ -401,6 +470,20 @@ export interface QueueSettleResult {
 export interface QueueSummary {
   queue: string
   messages: number
+}
+
+/** The result of `R2Bucket.get`. */
+export interface R2GetResult {
+  /** The object as JSON text. */
+  metadata: string
+  /** True when `onlyIf` failed: the object comes without a body. */
+  preconditionFailed: boolean
+  /** The body, when it is at most 64 KiB. */
+  body?: Buffer
+  /** For a larger body, the blob to open with `R2BodyReader`. */
+  blobId?: string
+  offset?: number
+  length?: number
 }
 
 /** Puts bunflare's clock back on the system time. */

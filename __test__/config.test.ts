@@ -684,20 +684,20 @@ describe("bindings", () => {
 
   test("unsupported bindings listed and warned once each", () => {
     const root = project({
-      "wrangler.jsonc": `{ "name": "u", "r2_buckets": [{ "binding": "R" }], "vectorize": [{ "binding": "V" }], "ai": { "binding": "AI" }, "kv_namespaces": [] }`,
+      "wrangler.jsonc": `{ "name": "u", "hyperdrive": [{ "binding": "H" }], "vectorize": [{ "binding": "V" }], "ai": { "binding": "AI" }, "kv_namespaces": [] }`,
     });
     const config = loadConfig({ cwd: root });
-    expect(config.unsupportedBindings).toEqual(["r2_buckets", "vectorize", "ai"]);
+    expect(config.unsupportedBindings).toEqual(["vectorize", "hyperdrive", "ai"]);
     const { lines } = captureOutput(() => warnUnsupportedBindings(config));
     expect(lines).toEqual([
-      `[warn] "r2_buckets" is not supported by bunflare yet; these bindings are left out of env worker=u key=r2_buckets`,
       `[warn] "vectorize" is not supported by bunflare yet; these bindings are left out of env worker=u key=vectorize`,
+      `[warn] "hyperdrive" is not supported by bunflare yet; these bindings are left out of env worker=u key=hyperdrive`,
       `[warn] "ai" is not supported by bunflare yet; these bindings are left out of env worker=u key=ai`,
     ]);
   });
 
   test("unsupported bindings follow the env", () => {
-    const root = project({ "wrangler.jsonc": `{ "r2_buckets": [{ "binding": "R" }], "env": { "e": { "vectorize": [] } } }` });
+    const root = project({ "wrangler.jsonc": `{ "hyperdrive": [{ "binding": "H" }], "env": { "e": { "vectorize": [] } } }` });
     const config = captureOutput(() => loadConfig({ cwd: root, env: "e" })).result;
     expect(config.unsupportedBindings).toEqual(["vectorize"]);
   });

@@ -640,6 +640,7 @@ describe("d1 command", () => {
       queueProducers: [],
       queueConsumers: [],
       assets: null,
+      r2Buckets: [],
       d1Databases: [
         {
           binding: "DB",

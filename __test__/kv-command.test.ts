@@ -32,6 +32,7 @@ function setup() {
     assets: null,
     durableObjects: [],
     migrations: [],
+    r2Buckets: [],
     build: null,
     crons: [],
     persistTo,

@@ -443,7 +443,7 @@ test("unsupported bindings warn once", async () => {
   try {
     const cwd = workerDir({
       "wrangler.jsonc": wranglerConfig({
-        r2_buckets: [{ binding: "BUCKET", bucket_name: "files" }],
+        hyperdrive: [{ binding: "DB_POOL", id: "pool" }],
         vectorize: [{ binding: "INDEX", index_name: "docs" }],
       }),
       "src/index.ts": `export default { fetch(r, env) { return Response.json(Object.keys(env)); } };`,
@@ -454,7 +454,7 @@ test("unsupported bindings warn once", async () => {
 
     const warnings = errors.mock.calls.map((call) => String(call[0]));
 
-    expect(warnings.filter((line) => line.includes(`"r2_buckets" bindings`))).toHaveLength(1);
+    expect(warnings.filter((line) => line.includes(`"hyperdrive" bindings`))).toHaveLength(1);
     expect(warnings.filter((line) => line.includes(`"vectorize" bindings`))).toHaveLength(1);
     expect(await (await handle.fetch("/")).json()).toEqual([]);
   } finally {

@@ -94,6 +94,12 @@ export interface ImagesBinding {
   binding: string;
 }
 
+/** An `r2_buckets` entry. The local blobs are under `r2/<bucketName>/`; `bucket_name` falls back to the binding name. */
+export interface R2BucketBinding {
+  binding: string;
+  bucketName: string;
+}
+
 /** The `build` section: a command run before the Worker loads and before each reload. */
 export interface BuildConfig {
   command: string;
@@ -137,6 +143,7 @@ export interface WorkerConfig {
   migrations: DurableObjectMigration[];
   /** `images`; absent or null when the config has none. */
   images?: ImagesBinding | null;
+  r2Buckets: R2BucketBinding[];
   build: BuildConfig | null;
   /** `triggers.crons`, each checked by the native cron parser. */
   crons: string[];

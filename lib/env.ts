@@ -16,6 +16,7 @@ import { assetServerFor, type WorkerRegistry } from "./workers.ts";
 import { createQueue } from "./bindings/queue.ts";
 import { applyDurableObjectMigrations, createDurableObjectNamespace } from "./bindings/durable-object.ts";
 import { createImagesBinding } from "./bindings/images.ts";
+import { createR2Bucket } from "./bindings/r2.ts";
 import { log } from "./log.ts";
 
 /** The process-wide `env` object, shared by `cloudflare:workers` and every handler. */
@@ -56,11 +57,12 @@ export function queueBroker(storage: Storage): QueueBroker {
 
 /**
  * Builds a fresh env object: vars as given (JSON values keep their type),
- * then KV, D1, queue producer, assets, service, Images and Durable Object
- * bindings (after applying `migrations`). Unsupported binding types log one
- * warning each and are left out instead of failing the start. Service
- * bindings and Durable Object bindings with another Worker's `script_name`
- * need the `registry` of running Workers; without one they are left out.
+ * then KV, D1, R2, queue producer, assets, service, Images and Durable
+ * Object bindings (after applying `migrations`). Unsupported binding types
+ * log one warning each and are left out instead of failing the start.
+ * Service bindings and Durable Object bindings with another Worker's
+ * `script_name` need the `registry` of running Workers; without one they are
+ * left out.
  */
 export function buildEnv(config: WorkerConfig, storage: Storage, registry?: WorkerRegistry): Record<string, unknown> {
   const env: Record<string, unknown> = { ...config.vars };
@@ -117,6 +119,10 @@ export function buildEnv(config: WorkerConfig, storage: Storage, registry?: Work
 
   if (config.images) {
     env[config.images.binding] = createImagesBinding(config.images.binding);
+  }
+
+  for (const bucket of config.r2Buckets) {
+    env[bucket.binding] = createR2Bucket(storage, bucket.bucketName);
   }
 
   for (const key of config.unsupportedBindings) {

@@ -26,6 +26,7 @@ export {
 } from "./bindings/durable-object.ts";
 export { RpcTarget } from "./rpc.ts";
 export { createImagesBinding, ImagesBinding, ImageTransformer, ImagesError } from "./bindings/images.ts";
+export { createR2Bucket } from "./bindings/r2.ts";
 export { loadConfig, ConfigError } from "./config.ts";
 export type {
   WorkerConfig,
@@ -39,5 +40,6 @@ export type {
   DurableObjectBinding,
   DurableObjectMigration,
   ImagesBinding as ImagesBindingConfig,
+  R2BucketBinding,
   BuildConfig,
 } from "./config.ts";

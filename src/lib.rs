@@ -14,4 +14,5 @@ pub mod images;
 pub mod kv;
 pub mod queue;
 pub mod scheduler;
+pub mod r2;
 pub mod storage;

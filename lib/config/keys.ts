@@ -121,7 +121,6 @@ export const UNSUPPORTED_BINDING_KEYS: readonly string[] = [
   "workflows",
   "containers",
   "send_email",
-  "r2_buckets",
   "vectorize",
   "ai_search_namespaces",
   "ai_search",

@@ -13,6 +13,7 @@ import type {
   ImagesBinding,
   KVNamespaceBinding,
   LoadConfigOptions,
+  R2BucketBinding,
   ServiceBinding,
   QueueConsumerConfig,
   QueueProducerBinding,
@@ -91,6 +92,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     durableObjects: resolveDurableObjects(raw),
     migrations: Array.isArray(raw.migrations) ? (raw.migrations as DurableObjectMigration[]) : [],
     images: resolveImages(raw),
+    r2Buckets: resolveR2Buckets(raw),
     build,
     crons: (isPlainObject(raw.triggers) ? (raw.triggers.crons as string[] | undefined) : undefined) ?? [],
     persistTo: resolvePersistTo(cwd, rootDir, options.persistTo),
@@ -124,6 +126,7 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
     durableObjects: [],
     migrations: [],
     images: null,
+    r2Buckets: [],
     build: null,
     crons: [],
     persistTo: resolvePersistTo(cwd, cwd, options.persistTo),
@@ -196,6 +199,11 @@ function resolveKvNamespaces(raw: Record<string, unknown>): KVNamespaceBinding[]
 
 function resolveImages(raw: Record<string, unknown>): ImagesBinding | null {
   return isPlainObject(raw.images) ? { binding: raw.images.binding as string } : null;
+}
+
+function resolveR2Buckets(raw: Record<string, unknown>): R2BucketBinding[] {
+  const entries = Array.isArray(raw.r2_buckets) ? (raw.r2_buckets as Record<string, string | undefined>[]) : [];
+  return entries.map((entry) => ({ binding: entry.binding!, bucketName: entry.bucket_name ?? entry.binding! }));
 }
 
 function resolveD1Databases(raw: Record<string, unknown>, configDir: string): D1DatabaseBinding[] {

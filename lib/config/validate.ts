@@ -106,6 +106,7 @@ export function checkSection(check: ConfigChecker, section: Record<string, unkno
   checkD1Databases(check, at("d1_databases"), section.d1_databases);
   checkDurableObjects(check, at("durable_objects"), section.durable_objects);
   checkMigrations(check, at("migrations"), section.migrations);
+  checkR2Buckets(check, at("r2_buckets"), section.r2_buckets);
   checkBuild(check, at("build"), section.build);
   checkServices(check, at("services"), section.services);
   checkAssets(check, at("assets"), section.assets);
@@ -248,6 +249,15 @@ function checkMigrations(check: ConfigChecker, path: KeyPath, value: unknown): v
     for (const [renameIndex, rename] of bindingEntries(check, [...path, index, "renamed_classes"], entry.renamed_classes)) {
       check.requiredString([...path, index, "renamed_classes", renameIndex, "from"], rename.from);
       check.requiredString([...path, index, "renamed_classes", renameIndex, "to"], rename.to);
+    }
+  }
+}
+
+function checkR2Buckets(check: ConfigChecker, path: KeyPath, value: unknown): void {
+  for (const [index, entry] of bindingEntries(check, path, value)) {
+    check.requiredString([...path, index, "binding"], entry.binding);
+    for (const key of ["bucket_name", "preview_bucket_name", "jurisdiction"]) {
+      check.optionalString([...path, index, key], entry[key]);
     }
   }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bun
-// The `bunflare` command: `dev` serves a Worker, `kv` and `d1` work on the
+// The `bunflare` command: `dev` serves a Worker, `kv`, `d1` and `r2` work on the
 // local state. Flag names follow wrangler's.
 
 import { parseArgs, type ParseArgsConfig } from "node:util";
@@ -12,8 +12,9 @@ import { D1_USAGE, runD1Command } from "./d1-command.ts";
 import { runCacheCommand } from "./cache-command.ts";
 import { loadProjectConfig, PROJECT_CONFIG_FILE } from "./project-config.ts";
 import { runQueuesCommand } from "./queues-command.ts";
+import { runR2Command } from "./r2-command.ts";
 import { describeError } from "../execution-context.ts";
-import { log } from "../log.ts";
+import { log, setLogLevel } from "../log.ts";
 
 const USAGE = `Usage: bunflare <command> [options]
 
@@ -23,6 +24,7 @@ Commands:
   bunflare d1     Work with local D1 databases
   bunflare cache  Purge the local Cache API storage
   bunflare queues Work with local queues
+  bunflare r2     Work with local R2 objects
 
 Options:
   -h, --help      Show help for bunflare or a command
@@ -92,6 +94,8 @@ export async function main(argv: string[]): Promise<number> {
       return await delegate(rest, runCacheCommand);
     case "queues":
       return await delegate(rest, runQueuesCommand);
+    case "r2":
+      return await delegate(rest, runR2Command);
     default:
       throw new UsageError(`Unknown command "${command}". Run "bunflare --help" for the list of commands.`);
   }
@@ -161,7 +165,7 @@ async function dev(args: string[]): Promise<number> {
 }
 
 /**
- * Runs `kv` or `d1`: resolves the config from the shared flags, opens the
+ * Runs `kv`, `d1` or `r2`: resolves the config from the shared flags, opens the
  * same storage the dev server uses, and passes every argument on, so the
  * command sees its own flags (and `--help`) unchanged.
  */
@@ -170,6 +174,8 @@ async function delegate(
   run: (args: string[], context: { storage: ReturnType<typeof openStorage>; config: WorkerConfig }) => Promise<number>,
 ): Promise<number> {
   const { values } = parseArgs({ args, options: CONFIG_OPTIONS, strict: false, allowPositionals: true });
+  // With --pipe, stdout carries an object's bytes, so info lines must not reach it.
+  if (args.includes("--pipe") || args.includes("-p")) setLogLevel("warn");
   const config = loadConfig({
     config: typeof values.config === "string" ? values.config : undefined,
     env: typeof values.env === "string" ? values.env : undefined,
@@ -225,6 +231,7 @@ function printBindings(config: WorkerConfig): void {
   for (const producer of config.queueProducers) rows.push([`env.${producer.binding} (${producer.queue})`, "Queue"]);
   for (const object of config.durableObjects) rows.push([`env.${object.binding} (${object.className})`, "Durable Object"]);
   if (config.images) rows.push([`env.${config.images.binding}`, "Images"]);
+  for (const bucket of config.r2Buckets) rows.push([`env.${bucket.binding} (${bucket.bucketName})`, "R2 Bucket"]);
   for (const [name, value] of Object.entries(config.vars)) {
     const displayValue = config.secretNames.includes(name) ? '"(hidden)"' : truncate(JSON.stringify(value), 40);
     rows.push([`env.${name} (${displayValue})`, "Environment Variable"]);

@@ -50,6 +50,12 @@ export function createRequestHandler(runtime: RequestTarget, endpoints?: Endpoin
   };
 }
 
+/**
+ * Largest request body the dev server accepts: 5 GiB, R2's maximum upload
+ * (Bun's own default of 128 MiB would cut large R2 uploads short).
+ */
+const MAX_REQUEST_BODY_BYTES = 5 * 1024 * 1024 * 1024;
+
 /** Starts Bun.serve on `ip:port` with the Worker's request handler. */
 export function serveWorker(handler: WorkerRequestHandler, options: ServeOptions): Server<undefined> {
   return Bun.serve({
@@ -60,6 +66,7 @@ export function serveWorker(handler: WorkerRequestHandler, options: ServeOptions
     reusePort: false,
     // Bun's development mode adds its own error page; the handler already catches every throw.
     development: false,
+    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
     fetch: (request) => handler(request),
   });
 }

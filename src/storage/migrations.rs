@@ -80,4 +80,43 @@ pub const MIGRATIONS: &[&str] = &[
         image BLOB NOT NULL,
         PRIMARY KEY (class, object_id, sequence)
     );",
+    // 2: R2. Object bodies are files under `r2/<bucket>/blobs/`, named by
+    // `blob_id`, never the key. Keys are UTF-8 bytes as BLOBs so that
+    // `ORDER BY key` is production's list order. `uploaded` is in
+    // milliseconds since the epoch; the metadata columns hold JSON text.
+    // An upload's `state` is 0 in progress, 1 completed, 2 aborted.
+    "CREATE TABLE r2_objects (
+        bucket TEXT NOT NULL,
+        key BLOB NOT NULL,
+        blob_id TEXT NOT NULL,
+        version TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        uploaded INTEGER NOT NULL,
+        checksums TEXT NOT NULL,
+        http_metadata TEXT NOT NULL,
+        custom_metadata TEXT NOT NULL,
+        storage_class TEXT NOT NULL,
+        PRIMARY KEY (bucket, key)
+    );
+    CREATE TABLE r2_uploads (
+        bucket TEXT NOT NULL,
+        upload_id TEXT NOT NULL,
+        key BLOB NOT NULL,
+        http_metadata TEXT NOT NULL,
+        custom_metadata TEXT NOT NULL,
+        storage_class TEXT NOT NULL,
+        state INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (bucket, upload_id)
+    );
+    CREATE TABLE r2_parts (
+        bucket TEXT NOT NULL,
+        upload_id TEXT NOT NULL,
+        part_number INTEGER NOT NULL,
+        blob_id TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        etag TEXT NOT NULL,
+        md5 TEXT NOT NULL,
+        PRIMARY KEY (bucket, upload_id, part_number)
+    );",
 ];

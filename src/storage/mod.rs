@@ -2,7 +2,8 @@
 //!
 //! Layout under the persist directory (`.bunflare/` beside the wrangler config):
 //! - `data.sqlite`: every engine's tables, in WAL mode, migrated on open;
-//! - `d1/<database_name>.sqlite`: one file per D1 database.
+//! - `d1/<database_name>.sqlite`: one file per D1 database;
+//! - `r2/<bucket_name>/`: the blob files of one R2 bucket.
 //!
 //! Each file has one connection per process behind a mutex. Other processes
 //! (the CLI next to a dev server) share the files through WAL, `busy_timeout`
@@ -167,6 +168,9 @@ pub struct DataDir {
     root: Option<PathBuf>,
     main: Arc<Database>,
     d1: Mutex<HashMap<String, Arc<Database>>>,
+    /// For an in-memory store, a private temp folder that contains its blob
+    /// files (blobs are always files) and is removed when the store is dropped.
+    scratch: Option<PathBuf>,
 }
 
 impl DataDir {
@@ -181,11 +185,34 @@ impl DataDir {
         }
         let main = Database::open(root.map(|r| r.join("data.sqlite")).as_deref())?;
         migrate(&main)?;
+        let scratch = match root {
+            Some(_) => None,
+            None => Some(create_scratch_dir()?),
+        };
         Ok(DataDir {
             root: root.map(Path::to_path_buf),
             main: Arc::new(main),
             d1: Mutex::new(HashMap::new()),
+            scratch,
         })
+    }
+
+    /// Returns (creating it) the folder `<engine>/<name>/` for one engine's
+    /// blob files: under the persist directory, or under the private temp
+    /// folder of an in-memory store.
+    pub fn blob_dir(&self, engine: &'static str, name: &str) -> Result<PathBuf, StorageError> {
+        validate_file_name(engine, name)?;
+        let base = self
+            .root
+            .as_deref()
+            .or(self.scratch.as_deref())
+            .expect("a data directory has a root or a scratch folder");
+        let dir = base.join(engine).join(name);
+        std::fs::create_dir_all(&dir).map_err(|source| StorageError::Io {
+            path: dir.display().to_string(),
+            source,
+        })?;
+        Ok(dir)
     }
 
     /// The persist directory, or `None` when everything is in memory.
@@ -213,6 +240,27 @@ impl DataDir {
         open.insert(name.to_string(), database.clone());
         Ok(database)
     }
+}
+
+impl Drop for DataDir {
+    fn drop(&mut self) {
+        if let Some(scratch) = &self.scratch {
+            let _ = std::fs::remove_dir_all(scratch);
+        }
+    }
+}
+
+/// Creates a fresh temp folder for the blob files of an in-memory store.
+fn create_scratch_dir() -> Result<PathBuf, StorageError> {
+    let mut random = [0u8; 8];
+    let _ = getrandom::fill(&mut random);
+    let suffix: String = random.iter().map(|b| format!("{b:02x}")).collect();
+    let dir = std::env::temp_dir().join(format!("bunflare-memory-{}-{suffix}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|source| StorageError::Io {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    Ok(dir)
 }
 
 /// Rejects names that would escape their folder or be unreadable as file names.
