@@ -7,10 +7,16 @@
 //   fetchMock.get("https://api.example.com").intercept({ path: "/users/1" }).reply(200, { id: 1 });
 //
 // While active, the global `fetch` goes through the interceptors. Each
-// interceptor answers once (or `times(n)`, or forever after `persist()`), in
-// the order they were added. A request no interceptor matches goes to the
+// interceptor replies once (or `times(n)`, or forever after `persist()`), and
+// interceptors are tried in the order they were added. A request no interceptor matches goes to the
 // network unless `disableNetConnect()` was called, in which case `fetch`
 // rejects with `TypeError("fetch failed")` whose `cause` is a `MockNotMatchedError`.
+//
+// NOTE: this is bunflare's own implementation of the common part of
+// MockAgent (no trailers, call history or `replyContentLength`), and its
+// pending-interceptor message is shorter than undici's table. It replaces the
+// process's global `fetch`, so a test's own `fetch` calls are intercepted
+// too, not only the Worker's.
 
 /** A value an interceptor option is compared with. */
 type Matcher = string | RegExp | ((value: string) => boolean);
@@ -57,9 +63,9 @@ interface Interceptor {
   origin: Matcher;
   options: MockInterceptOptions;
   reply: Reply | null;
-  /** Answers left; Infinity after `persist()`. */
+  /** Replies left; Infinity after `persist()`. */
   remaining: number;
-  /** Answers given so far. */
+  /** Replies sent so far. */
   timesInvoked: number;
   persist: boolean;
   delayMs: number;
@@ -76,7 +82,7 @@ export class MockNotMatchedError extends Error {
   }
 }
 
-/** Returned by `reply()`: sets how often and how late the interceptor answers. */
+/** Returned by `reply()`: sets how often and how late the interceptor replies. */
 export class MockScope {
   constructor(private readonly interceptor: Interceptor) {}
 
@@ -89,14 +95,14 @@ export class MockScope {
     return this;
   }
 
-  /** Answers every matching request, never running out. */
+  /** Replies to every matching request, never running out. */
   persist(): this {
     this.interceptor.persist = true;
     this.interceptor.remaining = Number.POSITIVE_INFINITY;
     return this;
   }
 
-  /** Answers `count` matching requests instead of one. */
+  /** Replies to `count` matching requests instead of one. */
   times(count: number): this {
     if (typeof count !== "number" || !Number.isInteger(count) || count <= 0) {
       throw new TypeError(`times() expects a positive integer, got ${String(count)}.`);

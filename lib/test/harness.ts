@@ -93,6 +93,9 @@ export class TestHarness {
    * its fire times fell in the jump, and waits until every queue delivery
    * that fell due has been handled.
    */
+  // NOTE: only bunflare's clock moves; `Date.now()` and timers in the Worker
+  // keep the system time. Crons run only here and through SELF.scheduled,
+  // never on the wall clock, so no cron runs at a moment a test did not choose.
   async advanceClock(ms: number): Promise<number> {
     if (typeof ms !== "number" || !Number.isFinite(ms) || ms < 0) {
       throw new TypeError(`advanceClock() expects a non-negative number of milliseconds, got ${String(ms)}.`);

@@ -83,6 +83,8 @@ plugin({
     // Adds a call to FILE_STARTED at the start of each test file's first
     // line, so line numbers in stack traces stay the user's. It runs after
     // the file's imports are evaluated and before its hooks and tests.
+    // NOTE: storage written while a test file's imports evaluate (a module
+    // that seeds KV at its top level) is wiped by this reset.
     build.onLoad({ filter: TEST_FILE }, (args) => {
       const source = readFileSync(args.path, "utf8");
       const call = `globalThis[Symbol.for("bunflare.testFileStarted")]?.(import.meta.path);`;
