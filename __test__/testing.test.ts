@@ -41,15 +41,15 @@ function expectAllPass(result: RunResult, passed: number, todo = 0): void {
 const FIXTURE = join(ROOT, "__test__", "fixtures", "testing");
 
 test("preload fixture passes", () => {
-  expectAllPass(runBunTest(FIXTURE), 28, 6);
+  expectAllPass(runBunTest(FIXTURE), 29, 6);
 }, 60_000);
 
 test("preload fixture passes in parallel", () => {
-  expectAllPass(runBunTest(FIXTURE, "--parallel=2"), 28, 6);
+  expectAllPass(runBunTest(FIXTURE, "--parallel=2"), 29, 6);
 }, 60_000);
 
 test("preload fixture passes isolated", () => {
-  expectAllPass(runBunTest(FIXTURE, "--isolate"), 28, 6);
+  expectAllPass(runBunTest(FIXTURE, "--isolate"), 29, 6);
 }, 60_000);
 
 test("queues example passes", () => {
@@ -63,7 +63,7 @@ test("northwind example passes", () => {
 function runWithConfig(config: string): RunResult {
   const child = Bun.spawnSync([process.execPath, "test", "test/self.test.ts"], {
     cwd: FIXTURE,
-    env: { ...process.env, BUNFLARE_LOG: "silent", BUNFLARE_CONFIG: config },
+    env: { ...process.env, BUNFLARE_LOG: "warn", BUNFLARE_CONFIG: config },
     stdout: "pipe",
     stderr: "pipe",
   });
@@ -71,12 +71,15 @@ function runWithConfig(config: string): RunResult {
 }
 
 test("BUNFLARE_CONFIG names the config", () => {
-  expectAllPass(runWithConfig("wrangler.jsonc"), 7);
+  expectAllPass(runWithConfig("wrangler.jsonc"), 8);
 }, 60_000);
 
-test("BUNFLARE_CONFIG missing leaves no Worker", () => {
+test("BUNFLARE_CONFIG missing leaves env empty", () => {
   const result = runWithConfig("missing.jsonc");
 
   expect(result.exitCode).not.toBe(0);
-  expect(result.output).toContain('Cannot call the Worker: no Worker entry module. Set "main" in a wrangler config in');
+  expect(result.output).toContain("[warn] bunflare/test: env is empty because the config could not be loaded:");
+  expect(result.output).toContain("missing.jsonc");
+  // The setup preload is the first code to use env.
+  expect(result.output).toContain("undefined is not an object (evaluating 'env.KV.put')");
 }, 60_000);

@@ -5,15 +5,13 @@
 import { afterEach, beforeEach } from "bun:test";
 import { resolve } from "node:path";
 import { serialize } from "bun:jsc";
-import type { StorageSnapshot } from "../../index.js";
 import { workerEnv, queueBroker } from "../env.ts";
 import { native } from "../native.ts";
-import { LocalExecutionContext } from "../execution-context.ts";
+import { LocalExecutionContext, describeError } from "../execution-context.ts";
 import { createServiceStub } from "../bindings/service.ts";
 import { CONTENT_TYPE_CODES, MessageBatch, type QueueBatchCalls } from "../bindings/queue.ts";
 import { applyD1Migrations as applyMigrations, readD1Migrations as readMigrations, type D1Migration } from "../d1-migrations.ts";
 import type { D1Database } from "../bindings/d1.ts";
-import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 import { FetchMock } from "./fetch-mock.ts";
 import type { TestHarness } from "./harness.ts";
@@ -99,13 +97,6 @@ export async function applyD1Migrations(db: D1Database, migrations: D1Migration[
 
 /** Builds the exports of `cloudflare:test` for one test process. */
 export function createCloudflareTestModule(harness: TestHarness, fetchMock: FetchMock): Record<string, unknown> {
-  const broker = () => queueBroker(harness.storage);
-
-  const createMessageBatch = <Body>(queueName: string, messages: TestQueueMessage<Body>[]): MessageBatch<Body> => {
-    if (typeof queueName !== "string") throw new TypeError("createMessageBatch() expects a queue name.");
-    if (!Array.isArray(messages)) throw new TypeError("createMessageBatch() expects an array of messages.");
-    return new MessageBatch<Body>(broker(), queueName, messages.map(toRecord));
-  };
 
   const getQueueResult = async (batch: MessageBatch, ctx: unknown): Promise<FetcherQueueResult> => {
     if (!(batch instanceof MessageBatch)) throw new TypeError("getQueueResult() expects a batch from createMessageBatch().");
@@ -113,16 +104,14 @@ export function createCloudflareTestModule(harness: TestHarness, fetchMock: Fetc
     return { outcome: "ok", ...batch.calls() };
   };
 
-  const self = createSelf(harness, createMessageBatch);
-
   return {
     env: workerEnv,
-    SELF: self,
+    SELF: createLoopbackFetcher(harness, null),
     fetchMock,
     createExecutionContext,
     waitOnExecutionContext,
     createScheduledController,
-    createMessageBatch,
+    createMessageBatch: <Body>(queueName: string, messages: TestQueueMessage<Body>[]) => createMessageBatch(harness, queueName, messages),
     getQueueResult,
     applyD1Migrations,
     readD1Migrations,
@@ -134,19 +123,20 @@ export function createCloudflareTestModule(harness: TestHarness, fetchMock: Fetc
 }
 
 /**
- * Rolls storage back after each test of the calling file, to its state
- * before that file's first test: what `beforeAll` set up stays, what a test
- * wrote goes.
+ * Rolls storage back after each test to its state before the file's first
+ * test: what `beforeAll` set up stays, what a test wrote goes. Called in a
+ * test file it applies to that file; called in a preload, to every file.
  */
 function rollbackAfterEach(harness: TestHarness): void {
-  let snapshot: StorageSnapshot | null = null;
-  // Hooks registered at a file's top level run for its tests only.
-  beforeEach(() => {
-    snapshot ??= harness.storage.snapshot();
-  });
-  afterEach(() => {
-    if (snapshot) harness.storage.restore(snapshot);
-  });
+  beforeEach(() => harness.markRollbackPoint());
+  afterEach(() => harness.rollBack());
+}
+
+/** Builds the batch a `queue()` handler receives from test messages. */
+function createMessageBatch<Body>(harness: TestHarness, queueName: string, messages: TestQueueMessage<Body>[]): MessageBatch<Body> {
+  if (typeof queueName !== "string") throw new TypeError("createMessageBatch() expects a queue name.");
+  if (!Array.isArray(messages)) throw new TypeError("createMessageBatch() expects an array of messages.");
+  return new MessageBatch<Body>(queueBroker(harness.storage), queueName, messages.map(toRecord));
 }
 
 function toRecord(message: TestQueueMessage, index: number) {
@@ -164,17 +154,19 @@ function toRecord(message: TestQueueMessage, index: number) {
   };
 }
 
-/** `SELF`: a service binding to the Worker under test, with `fetch`, RPC, `scheduled` and `queue`. */
-function createSelf(
-  harness: TestHarness,
-  createMessageBatch: (queueName: string, messages: TestQueueMessage[]) => MessageBatch,
-): Record<string, unknown> {
+/**
+ * Creates a loopback `Fetcher` to one entrypoint of the Worker under test
+ * (`SELF` and `exports.default` for the default one): `fetch`, RPC, and for
+ * the default entrypoint `scheduled` and `queue`.
+ */
+export function createLoopbackFetcher(harness: TestHarness, entrypoint: string | null): Record<string, unknown> {
   const name = harness.config?.name ?? "worker";
   const stub = createServiceStub({
-    label: name,
-    fetch: async (request) => await (await harness.load()).fetch(request),
-    call: async (method, args) => await (await harness.load()).callEntrypoint(null, method, args),
+    label: entrypoint ? `${name}#${entrypoint}` : name,
+    fetch: async (request) => await (await harness.load()).fetchEntrypoint(entrypoint, request),
+    call: async (method, args) => await (await harness.load()).callEntrypoint(entrypoint, method, args),
   });
+  if (entrypoint !== null) return stub;
 
   const scheduled = async (options: { scheduledTime?: Date | number; cron?: string } = {}) => {
     const controller = createScheduledController(options);
@@ -182,7 +174,7 @@ function createSelf(
   };
 
   const queue = async (queueName: string, messages: TestQueueMessage[]): Promise<FetcherQueueResult> => {
-    const batch = createMessageBatch(queueName, messages);
+    const batch = createMessageBatch(harness, queueName, messages);
     const runtime = await harness.load();
     try {
       await runtime.queue(batch);

@@ -4,9 +4,10 @@
 //
 // Storage is in memory and private to the process, so test files that
 // `bun test --parallel` runs in other processes never see it. Within one
-// process, `fileStarted` empties it before each test file.
+// process, `startFile` puts it back before each test file to the state the
+// preload files left: empty, or with what a setup preload (migrations) wrote.
 
-import type { Storage } from "../../index.js";
+import type { Storage, StorageSnapshot } from "../../index.js";
 import type { WorkerConfig } from "../config.ts";
 import { buildEnv, queueBroker, replaceEnv, workerEnv } from "../env.ts";
 import { native } from "../native.ts";
@@ -31,6 +32,12 @@ export class TestHarness {
   #queueCallsRunning = 0;
 
   #loading: Promise<WorkerRuntime> | null = null;
+
+  /** Storage as the preload files left it, taken when the first test file starts. */
+  #baseline: StorageSnapshot | null = null;
+
+  /** Storage before the current file's first test, for `rollbackAfterEach`. */
+  #rollbackPoint: StorageSnapshot | null = null;
 
   constructor(readonly config: WorkerConfig | null) {
     // NOTE: test storage lives in memory, unlike `bunflare dev`'s files, so
@@ -80,6 +87,27 @@ export class TestHarness {
     if (this.runtime) return this.runtime;
     const where = this.config?.configPath ?? `a wrangler config in ${process.cwd()} (or BUNFLARE_CONFIG)`;
     throw new Error(`Cannot ${purpose}: no Worker entry module. Set "main" in ${where}.`);
+  }
+
+  /**
+   * Prepares storage for a new test file: back to the state the preload
+   * files left, with the clock on system time.
+   */
+  startFile(): void {
+    this.#baseline ??= this.storage.snapshot();
+    this.storage.restore(this.#baseline);
+    this.#rollbackPoint = null;
+    native.resetClock();
+  }
+
+  /** Remembers storage before the file's first test; later calls in the same file do nothing. */
+  markRollbackPoint(): void {
+    this.#rollbackPoint ??= this.storage.snapshot();
+  }
+
+  /** Puts storage back to the point `markRollbackPoint` remembered. */
+  rollBack(): void {
+    if (this.#rollbackPoint) this.storage.restore(this.#rollbackPoint);
   }
 
   /** Empties storage and puts the clock back on system time. */

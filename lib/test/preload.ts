@@ -4,7 +4,9 @@
 // BUNFLARE_CONFIG names, and the environment CLOUDFLARE_ENV names), builds
 // `env` over in-memory storage, and provides `cloudflare:workers` (with
 // `env` and `exports`) and `cloudflare:test`. Each test file starts from
-// empty storage, system time on the clock and no fetch interceptors.
+// the storage the preload files left (empty, or what a setup preload listed
+// after this one wrote at its top level), system time on the clock and no
+// fetch interceptors.
 //
 // Test files can import the same helpers from "bunflare/test" as from
 // "cloudflare:test".
@@ -14,11 +16,10 @@ import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { ConfigError, loadConfig, type WorkerConfig } from "../config.ts";
 import { registerCloudflareModules, setExportsResolver } from "../plugin.ts";
-import { createServiceStub } from "../bindings/service.ts";
 import { log, setLogLevel } from "../log.ts";
 import { TestHarness } from "./harness.ts";
 import { FetchMock } from "./fetch-mock.ts";
-import { createCloudflareTestModule } from "./cloudflare-test.ts";
+import { createCloudflareTestModule, createLoopbackFetcher } from "./cloudflare-test.ts";
 
 /** Bun's test file names: `*.test.*`, `*_test.*`, `*.spec.*` and `*_spec.*` with a JS or TS extension. */
 const TEST_FILE = /[._](test|spec)\.[cm]?[jt]sx?$/;
@@ -48,12 +49,7 @@ function exportsResolver(harness: TestHarness): (name: string) => unknown {
   return (name) => {
     let stub = stubs.get(name);
     if (!stub) {
-      const entrypoint = name === "default" ? null : name;
-      stub = createServiceStub({
-        label: entrypoint ? `${harness.config?.name}#${entrypoint}` : String(harness.config?.name),
-        fetch: async (request) => await (await harness.load()).fetchEntrypoint(entrypoint, request),
-        call: async (method, args) => await (await harness.load()).callEntrypoint(entrypoint, method, args),
-      });
+      stub = createLoopbackFetcher(harness, name === "default" ? null : name);
       stubs.set(name, stub);
     }
     return stub;
@@ -71,7 +67,7 @@ const testModule = createCloudflareTestModule(harness, outboundFetchMock);
 setExportsResolver(exportsResolver(harness));
 
 (globalThis as Record<symbol, unknown>)[FILE_STARTED] = () => {
-  harness.reset();
+  harness.startFile();
   outboundFetchMock.reset();
 };
 
