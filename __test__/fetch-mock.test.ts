@@ -17,8 +17,8 @@ function activate(): void {
   mock.disableNetConnect();
 }
 
-async function fetchError(input: string, init?: RequestInit): Promise<TypeError> {
-  return (await fetch(input, init).catch((error: unknown) => error)) as TypeError;
+async function fetchError(input: string, init?: RequestInit): Promise<Error> {
+  return (await fetch(input, init).catch((error: unknown) => error)) as Error;
 }
 
 test("activate replaces and deactivate restores fetch", () => {
@@ -55,10 +55,9 @@ test("interceptor answers once by default", async () => {
   expect(await (await fetch(`${ORIGIN}/once`)).text()).toBe("first");
   const error = await fetchError(`${ORIGIN}/once`);
 
-  expect(error).toBeInstanceOf(TypeError);
-  expect(error.message).toBe("fetch failed");
-  expect(error.cause).toBeInstanceOf(MockNotMatchedError);
-  expect((error.cause as Error).message).toBe(
+  expect(error).toBeInstanceOf(MockNotMatchedError);
+  expect(String(error)).toStartWith("MockNotMatchedError: ");
+  expect(error.message).toBe(
     "Mock dispatch not matched for GET /once: subsequent request to origin https://api.example.com was not allowed (net.connect disabled)",
   );
 });
@@ -69,7 +68,7 @@ test("times and persist repeat replies", async () => {
   mock.get(ORIGIN).intercept({ path: "/always" }).reply(200, "y").persist();
 
   for (let i = 0; i < 2; i += 1) expect((await fetch(`${ORIGIN}/twice`)).status).toBe(200);
-  expect(await fetchError(`${ORIGIN}/twice`)).toBeInstanceOf(TypeError);
+  expect(await fetchError(`${ORIGIN}/twice`)).toBeInstanceOf(MockNotMatchedError);
   for (let i = 0; i < 3; i += 1) expect((await fetch(`${ORIGIN}/always`)).status).toBe(200);
 });
 
@@ -80,9 +79,9 @@ test("method, body, headers and query must match", async () => {
     .intercept({ path: "/post", method: "POST", body: /"n":1/, headers: { "content-type": "application/json" }, query: { b: 2, a: 1 } })
     .reply(200, "matched");
 
-  expect(await fetchError(`${ORIGIN}/post?a=1&b=2`, { method: "PUT", body: '{"n":1}', headers: { "content-type": "application/json" } })).toBeInstanceOf(TypeError);
-  expect(await fetchError(`${ORIGIN}/post?a=1&b=2`, { method: "POST", body: '{"n":2}', headers: { "content-type": "application/json" } })).toBeInstanceOf(TypeError);
-  expect(await fetchError(`${ORIGIN}/post?a=1`, { method: "POST", body: '{"n":1}', headers: { "content-type": "application/json" } })).toBeInstanceOf(TypeError);
+  expect(await fetchError(`${ORIGIN}/post?a=1&b=2`, { method: "PUT", body: '{"n":1}', headers: { "content-type": "application/json" } })).toBeInstanceOf(MockNotMatchedError);
+  expect(await fetchError(`${ORIGIN}/post?a=1&b=2`, { method: "POST", body: '{"n":2}', headers: { "content-type": "application/json" } })).toBeInstanceOf(MockNotMatchedError);
+  expect(await fetchError(`${ORIGIN}/post?a=1`, { method: "POST", body: '{"n":1}', headers: { "content-type": "application/json" } })).toBeInstanceOf(MockNotMatchedError);
 
   const response = await fetch(`${ORIGIN}/post?a=1&b=2`, { method: "POST", body: '{"n":1}', headers: { "content-type": "application/json" } });
   expect(await response.text()).toBe("matched");
@@ -106,8 +105,7 @@ test("replyWithError rejects fetch", async () => {
 
   const error = await fetchError(`${ORIGIN}/down`);
 
-  expect(error.message).toBe("fetch failed");
-  expect((error.cause as Error).message).toBe("connection reset");
+  expect(error.message).toBe("connection reset");
 });
 
 test("pending interceptors are reported", () => {
@@ -128,7 +126,7 @@ test("enableNetConnect lets matching hosts through", async () => {
   mock.enableNetConnect(`127.0.0.1:${server.port}`);
 
   expect(await (await fetch(`http://127.0.0.1:${server.port}/`)).text()).toBe("real");
-  expect(await fetchError(`${ORIGIN}/other`)).toBeInstanceOf(TypeError);
+  expect(await fetchError(`${ORIGIN}/other`)).toBeInstanceOf(MockNotMatchedError);
 });
 
 test("bad arguments are rejected", () => {

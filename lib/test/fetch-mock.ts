@@ -10,7 +10,7 @@
 // interceptor replies once (or `times(n)`, or forever after `persist()`), and
 // interceptors are tried in the order they were added. A request no interceptor matches goes to the
 // network unless `disableNetConnect()` was called, in which case `fetch`
-// rejects with `TypeError("fetch failed")` whose `cause` is a `MockNotMatchedError`.
+// rejects with a `MockNotMatchedError`, as the Vitest integration's does.
 //
 // NOTE: this is bunflare's own implementation of the common part of
 // MockAgent (no trailers, call history or `replyContentLength`), and its
@@ -143,7 +143,7 @@ export class MockInterceptor {
     return new MockScope(this.interceptor);
   }
 
-  /** Makes the matching `fetch()` reject with `TypeError("fetch failed")` caused by `error`. */
+  /** Makes the matching `fetch()` reject with `error`. */
   replyWithError(error: Error): MockScope {
     if (!(error instanceof Error)) throw new TypeError("replyWithError() expects an Error.");
     this.interceptor.reply = { kind: "error", error };
@@ -307,7 +307,7 @@ export class FetchMock {
     if (allowed && this.#realFetch) return await this.#realFetch(request);
 
     const reason = `Mock dispatch not matched for ${options.method} ${options.path}: subsequent request to origin ${url.origin} was not allowed (net.connect disabled)`;
-    throw new TypeError("fetch failed", { cause: new MockNotMatchedError(reason) });
+    throw new MockNotMatchedError(reason);
   }
 }
 
@@ -348,7 +348,7 @@ function matchValue(matcher: Matcher, value: string): boolean {
 
 function respond(interceptor: Interceptor, request: MockRequestOptions): Response {
   const reply = interceptor.reply!;
-  if (reply.kind === "error") throw new TypeError("fetch failed", { cause: reply.error });
+  if (reply.kind === "error") throw reply.error;
 
   const definition: MockReplyDefinition =
     reply.kind === "callback"
