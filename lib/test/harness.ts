@@ -45,6 +45,8 @@ export class TestHarness {
     this.storage = native.Storage.open(null);
     const env = config ? replaceEnv(buildEnv(config, this.storage)) : workerEnv;
     this.runtime = config?.main ? new WorkerRuntime(config, env, config.main) : null;
+    // Tests spy on handlers (`spyOn(worker, "queue")`) after the Worker has loaded.
+    if (this.runtime) this.runtime.readHandlersAtDispatch = true;
 
     if (config && this.runtime) {
       const runtime = this.runtime;
