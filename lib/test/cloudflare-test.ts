@@ -97,7 +97,6 @@ export async function applyD1Migrations(db: D1Database, migrations: D1Migration[
 
 /** Builds the exports of `cloudflare:test` for one test process. */
 export function createCloudflareTestModule(harness: TestHarness, fetchMock: FetchMock): Record<string, unknown> {
-
   const getQueueResult = async (batch: MessageBatch, ctx: unknown): Promise<FetcherQueueResult> => {
     if (!(batch instanceof MessageBatch)) throw new TypeError("getQueueResult() expects a batch from createMessageBatch().");
     await waitOnExecutionContext(ctx);
