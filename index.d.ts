@@ -306,9 +306,21 @@ export declare class Storage {
   static open(dir?: string | undefined | null): Storage
   /** The persist directory, or null for an in-memory store. */
   get path(): string | null
+  /**
+   * Empties every database of this directory: KV, caches, queues and each
+   * D1 database. Tests call it so each file starts from empty storage.
+   */
+  reset(): void
+  /** Copies every open database into memory, for `restore`. */
+  snapshot(): StorageSnapshot
+  /** Puts every database back to its state when `snapshot` was taken. */
+  restore(snapshot: StorageSnapshot): void
   /** The schema version of `data.sqlite`. */
   get schemaVersion(): number
 }
+
+/** In-memory copies of a data directory's databases, from `Storage.snapshot()`. */
+export declare class StorageSnapshot {}
 
 /** Moves bunflare's clock forward by `ms` milliseconds and returns the new time. */
 export declare function advanceClock(ms: number): number
@@ -496,6 +508,12 @@ export interface ScheduledItem {
   /** The deadline the item was scheduled for, in milliseconds since the epoch. */
   due: number
 }
+
+/**
+ * Returns whether a batch is with JavaScript or an item is already due, so
+ * tests can wait until everything a clock jump made due has been delivered.
+ */
+export declare function schedulerHasDueWork(): boolean
 
 /** Returns how many items have a pending deadline. */
 export declare function schedulerPending(): number

@@ -14,6 +14,7 @@ export { WorkerRegistry, WorkerInstance } from "./workers.ts";
 export { createQueue, WorkerQueue, MessageBatch, Message } from "./bindings/queue.ts";
 export { startQueueConsumers } from "./queue-consumer.ts";
 export { startCronTriggers } from "./cron.ts";
+export { createKV, createD1, createCaches, createQueueProducer } from "./standalone.ts";
 export { registerScheduledHandler, stopScheduler } from "./scheduler.ts";
 export {
   createDurableObjectNamespace,

@@ -96,6 +96,30 @@ class UnsupportedWebSocketPair {
   }
 }
 
+/** Looks up one member of `exports` by name; set by the entry point that loads the Worker. */
+export type ExportsResolver = (name: string) => unknown;
+
+let exportsResolver: ExportsResolver | null = null;
+
+/**
+ * The `exports` of `cloudflare:workers`: a loopback stub for each of the
+ * Worker's entrypoints, resolved by name on first use because the module
+ * exists before the Worker is loaded.
+ */
+// NOTE: only the `bun test` preload sets a resolver. Under `bunflare dev`
+// and the register preload, `exports` is empty; `ctx.exports` works there.
+export const workerExports: Record<string, unknown> = new Proxy({} as Record<string, unknown>, {
+  get(_target, name) {
+    if (typeof name !== "string" || !exportsResolver) return undefined;
+    return exportsResolver(name);
+  },
+});
+
+/** Sets how `exports` from `cloudflare:workers` finds its members. */
+export function setExportsResolver(resolver: ExportsResolver | null): void {
+  exportsResolver = resolver;
+}
+
 const REGISTERED = Symbol.for("bunflare.cloudflareModulesRegistered");
 
 /** Registers the `cloudflare:*` modules with Bun; later calls in the same process do nothing. */
@@ -119,6 +143,7 @@ export function registerCloudflareModules(): void {
           WorkflowEntrypoint,
           RpcTarget,
           env: workerEnv,
+          exports: workerExports,
           waitUntil,
         },
       }));

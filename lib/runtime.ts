@@ -46,6 +46,13 @@ export class WorkerRuntime {
   /** Incremented on every load, for log lines. */
   generation = 0;
 
+  /**
+   * Read an object default export's handlers at each dispatch instead of
+   * once per load, so a test's `spyOn(worker, "queue")` is what events reach.
+   * Off elsewhere, because the register preload replaces `fetch` on that object.
+   */
+  readHandlersAtDispatch = false;
+
   constructor(
     readonly config: WorkerConfig,
     readonly env: Record<string, unknown>,
@@ -208,7 +215,7 @@ export class WorkerRuntime {
     if (!entrypoint) throw new Error(`Worker ${this.config.name} is not loaded`);
 
     if (entrypoint.kind === "object") {
-      const handler = entrypoint.handlers[name];
+      const handler = this.readHandlersAtDispatch ? currentHandler(entrypoint.target, name) : entrypoint.handlers[name];
       if (!handler) throw new Error(`Handler does not export a ${name}() function.`);
       return await handler.call(entrypoint.target, event, this.env, ctx);
     }
@@ -224,6 +231,12 @@ export class WorkerRuntime {
     const roots = [dirname(this.script), this.config.rootDir, ...(this.config.build?.watchDir ?? [])];
     return roots.map((root) => (root.endsWith(sep) ? root : root + sep));
   }
+}
+
+/** Returns the handler `name` of an object default export as it is now, or undefined. */
+function currentHandler(target: object, name: HandlerName): Handler | undefined {
+  const value = (target as Record<string, unknown>)[name];
+  return typeof value === "function" ? (value as Handler) : undefined;
 }
 
 /** Returns whether `value` is a class extending `WorkerEntrypoint`. */

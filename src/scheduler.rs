@@ -413,6 +413,15 @@ pub fn scheduler_pending() -> u32 {
     scheduler().state.lock().deadlines.len() as u32
 }
 
+/// Returns whether a batch is with JavaScript or an item is already due, so
+/// tests can wait until everything a clock jump made due has been delivered.
+#[napi]
+pub fn scheduler_has_due_work() -> bool {
+    let mut state = scheduler().state.lock();
+    let now = crate::clock::now_ms();
+    state.delivering || state.next_deadline().is_some_and(|deadline| deadline <= now)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -200,6 +200,17 @@ export interface BatchOutcome {
   retryDelays: number[];
 }
 
+/**
+ * What a handler called on a batch, in the shape of production's
+ * `FetcherQueueResult` without `outcome`.
+ */
+export interface QueueBatchCalls {
+  ackAll: boolean;
+  retryBatch: { retry: boolean; delaySeconds?: number };
+  explicitAcks: string[];
+  retryMessages: { msgId: string; delaySeconds?: number }[];
+}
+
 /** A batch delivered to a `queue()` handler: production's `MessageBatch`. */
 export class MessageBatch<Body = unknown> {
   readonly queue: string;
@@ -233,6 +244,22 @@ export class MessageBatch<Body = unknown> {
     this.#decisions.set(id, decision);
   }
 
+  /** Lists the `ack`, `retry`, `ackAll` and `retryAll` calls made so far. */
+  calls(): QueueBatchCalls {
+    const batch = this.#batchDecision;
+    const calls: QueueBatchCalls = {
+      ackAll: batch?.kind === "ack",
+      retryBatch: batch?.kind === "retry" ? withDelay({ retry: true }, batch.delaySeconds) : { retry: false },
+      explicitAcks: [],
+      retryMessages: [],
+    };
+    for (const [id, decision] of this.#decisions) {
+      if (decision.kind === "ack") calls.explicitAcks.push(id);
+      else calls.retryMessages.push(withDelay({ msgId: id }, decision.delaySeconds));
+    }
+    return calls;
+  }
+
   /**
    * Splits the batch into acks and retries. A message's own call wins, then
    * the batch's; with neither, a handler that returned acknowledges it and a
@@ -254,6 +281,10 @@ export class MessageBatch<Body = unknown> {
     }
     return outcome;
   }
+}
+
+function withDelay<T extends object>(value: T, delaySeconds: number | undefined): T & { delaySeconds?: number } {
+  return delaySeconds === undefined ? value : { ...value, delaySeconds };
 }
 
 /** Logs the messages the retry limit moved to a dead-letter queue or dropped. */

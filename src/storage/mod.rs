@@ -10,6 +10,9 @@
 //! and `BEGIN IMMEDIATE` with retries, so no `SQLITE_BUSY` reaches a user.
 
 mod migrations;
+mod snapshot;
+
+pub use snapshot::DataSnapshot;
 
 use crate::errors::StorageError;
 use napi_derive::napi;
@@ -338,6 +341,27 @@ impl Storage {
         self.data.root().map(|p| p.display().to_string())
     }
 
+    /// Empties every database of this directory: KV, caches, queues and each
+    /// D1 database. Tests call it so each file starts from empty storage.
+    #[napi]
+    pub fn reset(&self) -> napi::Result<()> {
+        Ok(self.data.reset()?)
+    }
+
+    /// Copies every open database into memory, for `restore`.
+    #[napi]
+    pub fn snapshot(&self) -> napi::Result<StorageSnapshot> {
+        Ok(StorageSnapshot {
+            data: self.data.snapshot()?,
+        })
+    }
+
+    /// Puts every database back to its state when `snapshot` was taken.
+    #[napi]
+    pub fn restore(&self, snapshot: &StorageSnapshot) -> napi::Result<()> {
+        Ok(self.data.restore(&snapshot.data)?)
+    }
+
     /// The schema version of `data.sqlite`.
     #[napi(getter)]
     pub fn schema_version(&self) -> napi::Result<i64> {
@@ -347,6 +371,12 @@ impl Storage {
             .map_err(StorageError::from)?;
         Ok(version)
     }
+}
+
+/// In-memory copies of a data directory's databases, from `Storage.snapshot()`.
+#[napi]
+pub struct StorageSnapshot {
+    data: DataSnapshot,
 }
 
 #[cfg(test)]
