@@ -163,6 +163,7 @@ export function createLoopbackFetcher(harness: TestHarness, entrypoint: string |
   const stub = createServiceStub({
     label: entrypoint ? `${name}#${entrypoint}` : name,
     fetch: async (request) => await (await harness.load()).fetchEntrypoint(entrypoint, request),
+    get: async (member) => (await harness.load()).readEntrypointMember(entrypoint, member),
     call: async (method, args) => await (await harness.load()).callEntrypoint(entrypoint, method, args),
   });
   if (entrypoint !== null) return stub;
