@@ -98,7 +98,7 @@ export function buildEnv(config: WorkerConfig, storage: Storage, registry?: Work
       log.warn(`Durable Object binding ${object.binding} names class ${object.className} of script ${object.scriptName}, which bunflare does not run; it is missing from env`);
       continue;
     }
-    env[object.binding] = createDurableObjectNamespace(storage, object.className, () => workerEnv);
+    env[object.binding] = createDurableObjectNamespace(storage, object.className, () => workerEnv, config.compatibilityDate);
   }
 
   for (const key of config.unsupportedBindings) {

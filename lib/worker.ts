@@ -3,7 +3,6 @@
 // and serves the first one. The others are reached through service bindings.
 
 import { basename, dirname, resolve } from "node:path";
-import type { Server } from "bun";
 import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
 import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
 import { WorkerInstance, WorkerRegistry } from "./workers.ts";
@@ -11,7 +10,7 @@ import { startCronTriggers } from "./cron.ts";
 import { startQueueConsumers } from "./queue-consumer.ts";
 import { waitUntilSettled } from "./execution-context.ts";
 import { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
-import { createRequestHandler, serveWorker } from "./dev/server.ts";
+import { createRequestHandler, serveWorker, type WorkerServer } from "./dev/server.ts";
 import { watchSources, type WatchedFiles } from "./dev/watch.ts";
 import { log } from "./log.ts";
 
@@ -129,7 +128,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   const handler = createRequestHandler(primary, { broker, scheduled: runScheduled });
   const port = options.port ?? 0;
   const ip = options.ip ?? "127.0.0.1";
-  let server: Server<undefined>;
+  let server: WorkerServer;
   try {
     server = serveWorker(handler, { port, ip });
   } catch (error) {

@@ -73,7 +73,7 @@ pub enum ItemKind {
     Queue,
     /// A cron trigger fires; the key is `<owner>:<index>`.
     Cron,
-    /// A Durable Object alarm (reserved for the alarms engine).
+    /// A Durable Object alarm falls due; the key is `<data dir id>:<class>:<object id>`.
     Alarm,
     /// A workflow instance wakes from a sleep (reserved for the workflows engine).
     Workflow,
