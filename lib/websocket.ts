@@ -276,8 +276,7 @@ const INSTALLED = Symbol.for("bunflare.webSocketsInstalled");
 /**
  * Installs `WebSocketPair`, `WebSocketRequestResponsePair` and the
  * `webSocket` member of `Response` as globals. `Response` becomes a subclass
- * whose constructor records `init.webSocket`; `instanceof Response` still
- * holds for responses made by Bun itself.
+ * whose constructor records `init.webSocket`.
  */
 export function installWebSocketGlobals(): void {
   const state = globalThis as { [INSTALLED]?: boolean };
@@ -286,6 +285,12 @@ export function installWebSocketGlobals(): void {
 
   const BaseResponse = globalThis.Response;
   class Response extends BaseResponse {
+    // Responses made by Bun (`Response.json`, `fetch`) are instances of the
+    // base class only; they must still pass `instanceof Response`.
+    static [Symbol.hasInstance](value: unknown): boolean {
+      return value instanceof BaseResponse;
+    }
+
     constructor(body?: BodyInit | null, init?: ResponseInit & { webSocket?: unknown }) {
       super(body, init);
       const socket = init?.webSocket;
