@@ -1,7 +1,7 @@
 // Serves a Worker over HTTP with Bun.serve: one log line per request, and a
 // 500 response carrying the stack when the Worker throws.
 
-import type { Server, ServerWebSocket } from "bun";
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 import { handleLocalEndpoint, type EndpointTarget } from "./endpoints.ts";
@@ -71,35 +71,43 @@ export function serveWorker(handler: WorkerRequestHandler, options: ServeOptions
     reusePort: false,
     // Bun's development mode adds its own error page; the handler already catches every throw.
     development: false,
-    fetch: async (request, server) => {
-      const response = await handler(request);
-      const socket = webSocketOf(response);
-      if (!socket) return response;
-      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-        log.error("The Worker returned a WebSocket for a request that is not a WebSocket upgrade", { path: new URL(request.url).pathname });
-        return new Response("The Worker returned a WebSocket, but the request did not ask for a WebSocket upgrade.", { status: 426 });
-      }
-      if (server.upgrade(request, { data: socket, headers: response.headers })) return undefined;
-      return new Response("WebSocket upgrade failed", { status: 400 });
-    },
-    websocket: {
-      maxPayloadLength: MAX_WEBSOCKET_MESSAGE_BYTES,
-      // Production sends no pings of its own; a client's pings are answered by Bun.
-      sendPings: false,
-      idleTimeout: 0,
-      open: (client) => coupleClient(client),
-      message: (client, message) => {
-        const data = typeof message === "string" ? message : toArrayBuffer(message);
-        WorkerWebSocket._sendFromClient(client.data, { type: "message", data });
-      },
-      close: (client, code, reason) => {
-        // 1006 means the connection ended without a close frame.
-        const wasClean = code !== 1006;
-        WorkerWebSocket._sendFromClient(client.data, { type: "close", code, reason: reason ?? "", wasClean });
-      },
-    },
+    fetch: upgradingFetch(handler),
+    websocket: websocketHandlers,
   });
 }
+
+/** Returns Bun.serve's `fetch`: the Worker's response, or an upgrade when it carries a WebSocket. */
+export function upgradingFetch(handler: WorkerRequestHandler) {
+  return async (request: Request, server: WorkerServer): Promise<Response | undefined> => {
+    const response = await handler(request);
+    const socket = webSocketOf(response);
+    if (!socket) return response;
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      log.error("The Worker returned a WebSocket for a request that is not a WebSocket upgrade", { path: new URL(request.url).pathname });
+      return new Response("The Worker returned a WebSocket, but the request did not ask for a WebSocket upgrade.", { status: 426 });
+    }
+    if (server.upgrade(request, { data: socket, headers: response.headers })) return undefined;
+    return new Response("WebSocket upgrade failed", { status: 400 });
+  };
+}
+
+/** Bun.serve's `websocket` handlers: each client connection is coupled to its end of the Worker's pair. */
+export const websocketHandlers: WebSocketHandler<WorkerWebSocket> = {
+  maxPayloadLength: MAX_WEBSOCKET_MESSAGE_BYTES,
+  // Production sends no pings of its own; a client's pings are answered by Bun.
+  sendPings: false,
+  idleTimeout: 0,
+  open: (client) => coupleClient(client),
+  message: (client, message) => {
+    const data = typeof message === "string" ? message : toArrayBuffer(message);
+    WorkerWebSocket._sendFromClient(client.data, { type: "message", data });
+  },
+  close: (client, code, reason) => {
+    // 1006 means the connection ended without a close frame.
+    const wasClean = code !== 1006;
+    WorkerWebSocket._sendFromClient(client.data, { type: "close", code, reason: reason ?? "", wasClean });
+  },
+};
 
 /** Routes what the Worker's side sends to the client connection. */
 function coupleClient(client: ServerWebSocket<WorkerWebSocket>): void {
@@ -175,7 +183,7 @@ function escapeHtml(text: string): string {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
+  101: "Switching Protocols", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
   400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
   500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
 };
