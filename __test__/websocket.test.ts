@@ -36,7 +36,7 @@ async function start() {
   return { handle, chat: (handle.env as { CHAT: DurableObjectNamespace }).CHAT };
 }
 
-type Stub = DurableObjectStub & { run: (code: string, ...args: unknown[]) => Promise<any>; closes: () => Promise<any[]>; constructions: () => Promise<number> };
+type Stub = DurableObjectStub & { run: (code: string, ...args: unknown[]) => Promise<any>; closes: () => Promise<any[]>; errors: () => Promise<any[]>; constructions: () => Promise<number> };
 
 /** A real WebSocket client with a queue of received messages. */
 class Client {
@@ -262,6 +262,17 @@ describe("hibernation", () => {
     expect(entry.wasClean).toBe(false);
   });
 
+  test("send to a closed client reaches webSocketError", async () => {
+    const { handle, chat } = await start();
+    const stub = chat.getByName("lobby") as Stub;
+    const ivan = await connect(handle, "/chat?name=ivan");
+    ivan.socket.close(1000, "done");
+    await ivan.closed;
+
+    const errors = await waitFor(() => stub.errors(), (list) => list.length > 0);
+    expect(errors).toEqual([{ name: "ivan", message: "The client connection dropped a message: it is closed." }]);
+  });
+
   test("server close code reaches the chat client", async () => {
     const { handle } = await start();
     const frank = await connect(handle, "/chat?name=frank");
@@ -332,6 +343,62 @@ describe("hibernation limits", () => {
     const error = await errorOf(chat, `ws.accept(); ws.close(1006)`);
     expect(error).toBeInstanceOf(TypeError);
     expect(error.message).toBe("Invalid WebSocket close code: 1006.");
+  });
+
+  test("long close reason is rejected", async () => {
+    const { chat } = await start();
+    const error = await errorOf(chat, `ws.accept(); ws.close(1000, "r".repeat(124))`);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toBe("WebSocket close reason is 124 bytes; the maximum is 123 bytes.");
+  });
+
+  test("send after close is rejected", async () => {
+    const { chat } = await start();
+    const error = await errorOf(chat, `ws.accept(); ws.close(1000); ws.send("late")`);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toBe("Can't call WebSocket send() after close().");
+  });
+
+  test("send of an object is rejected", async () => {
+    const { chat } = await start();
+    const error = await errorOf(chat, `ws.accept(); ws.send({})`);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toBe("WebSocket send() takes a string, an ArrayBuffer or an ArrayBufferView.");
+  });
+
+  test("getTags of a standard socket is rejected", async () => {
+    const { chat } = await start();
+    const error = await errorOf(chat, `ws.accept(); ctx.getTags(ws)`);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toBe("getTags() takes a WebSocket accepted with ctx.acceptWebSocket().");
+  });
+
+  test("acceptWebSocket of a non-socket is rejected", async () => {
+    const { chat } = await start();
+    const error = await errorOf(chat, `ctx.acceptWebSocket({})`);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toBe("Failed to execute 'acceptWebSocket' on 'DurableObjectState': parameter 1 is not of type 'WebSocket'.");
+  });
+
+  test("auto-response needs a pair", async () => {
+    const { chat } = await start();
+    const error = await errorOf(chat, `ctx.setWebSocketAutoResponse({ request: "a", response: "b" })`);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toBe("setWebSocketAutoResponse() takes a WebSocketRequestResponsePair.");
+  });
+
+  test("negative event timeout is rejected", async () => {
+    const { chat } = await start();
+    const error = await errorOf(chat, `ctx.setHibernatableWebSocketEventTimeout(-1)`);
+    expect(error).toBeInstanceOf(TypeError);
+    expect(error.message).toBe("Event timeout must be a whole number of milliseconds, got -1.");
+  });
+
+  test("webSocket needs status 101", async () => {
+    const { chat } = await start();
+    const error = await errorOf(chat, `new Response(null, { status: 200, webSocket: new WebSocketPair()[0] })`);
+    expect(error).toBeInstanceOf(RangeError);
+    expect(error.message).toBe("Responses may only have a webSocket with status 101.");
   });
 
   test("accepted socket cannot go in a Response", async () => {

@@ -12,10 +12,10 @@
 
 import { deserialize, serialize } from "bun:jsc";
 
-/** Maximum serialized size of a WebSocket attachment in bytes, from Cloudflare's Durable Objects WebSocket API page. */
+/** Maximum serialized size of a WebSocket attachment in bytes ("2,048 bytes", Cloudflare's Durable Objects WebSockets API page). */
 // NOTE: production measures its own V8 serialization; this measures
 // JavaScriptCore's, so a value near the limit may pass here and fail there.
-export const MAX_ATTACHMENT_BYTES = 16 * 1024;
+export const MAX_ATTACHMENT_BYTES = 2048;
 
 /** Maximum close reason length in bytes, from RFC 6455 (a close frame's payload is at most 125 bytes, 2 of them the code). */
 const MAX_CLOSE_REASON_BYTES = 123;
@@ -95,7 +95,7 @@ export class WorkerWebSocket extends EventTarget {
     }
     const text = reason === undefined ? "" : String(reason);
     if (Buffer.byteLength(text) > MAX_CLOSE_REASON_BYTES) {
-      throw new TypeError(`WebSocket close reason is ${Buffer.byteLength(text)} bytes; the maximum is ${MAX_CLOSE_REASON_BYTES}.`);
+      throw new TypeError(`WebSocket close reason is ${Buffer.byteLength(text)} bytes; the maximum is ${MAX_CLOSE_REASON_BYTES} bytes.`);
     }
     if (!this.#accepted) throw new Error(NOT_ACCEPTED);
     if (this.#closeSent) return;
