@@ -94,7 +94,7 @@ export function upgradingFetch(handler: WorkerRequestHandler) {
 /** Bun.serve's `websocket` handlers: each client connection is coupled to its end of the Worker's pair. */
 export const websocketHandlers: WebSocketHandler<WorkerWebSocket> = {
   maxPayloadLength: MAX_WEBSOCKET_MESSAGE_BYTES,
-  // Production sends no pings of its own; a client's pings are answered by Bun.
+  // Production sends no pings of its own, and Bun replies to a client's pings itself.
   sendPings: false,
   idleTimeout: 0,
   open: (client) => coupleClient(client),

@@ -92,7 +92,7 @@ export class DurableObjectState {
     return this.#host.hibernation.getTags(ws);
   }
 
-  /** Sets the message that is answered without waking the object; no argument removes it. */
+  /** Sets the message that gets an automatic reply without waking the object; no argument removes it. */
   setWebSocketAutoResponse(pair?: WebSocketRequestResponsePair): void {
     this.#host.hibernation.setAutoResponse(pair);
   }
@@ -357,8 +357,8 @@ export class ObjectHost implements StorageHost {
   #startIdleTimer(): void {
     this.#cancelIdleTimer();
     // NOTE: an object with WebSockets accepted by the standard accept() is
-    // evicted after the same idle time; production keeps it in memory while
-    // they are open. Their listeners keep running on the evicted instance.
+    // evicted after the same idle time, but production keeps it in memory
+    // while they are open. Their listeners keep running on the evicted instance.
     const idleMs = this.hibernation.hasSockets ? HIBERNATION_IDLE_MS : IDLE_EVICTION_MS;
     this.#idleTimer = setTimeout(() => {
       if (this.#running === 0 && this.#blockers === 0) this.evict();

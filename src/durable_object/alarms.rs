@@ -28,7 +28,7 @@ pub const MAX_RETRIES: u32 = 6;
 /// One object's alarm: data directory id, class and object id.
 type AlarmKey = (u64, String, String);
 
-/// What is kept in memory about an alarm between its firings.
+/// In-memory state of one alarm between its firings.
 #[derive(Default)]
 struct Firing {
     /// Retries so far of the alarm that is firing or waiting to retry.
@@ -38,7 +38,8 @@ struct Firing {
 }
 
 fn firings() -> &'static Mutex<HashMap<AlarmKey, Firing>> {
-    static FIRINGS: std::sync::OnceLock<Mutex<HashMap<AlarmKey, Firing>>> = std::sync::OnceLock::new();
+    static FIRINGS: std::sync::OnceLock<Mutex<HashMap<AlarmKey, Firing>>> =
+        std::sync::OnceLock::new();
     FIRINGS.get_or_init(|| Mutex::new(HashMap::new()))
 }
 
@@ -106,7 +107,12 @@ pub fn get(data: &DataDir, class: &str, id: &str) -> Result<Option<f64>, DoError
 
 /// Sets the alarm to `scheduled_time` (ms since the epoch), or deletes it for
 /// `None`. Either way the retry count starts again.
-pub fn set(data: &DataDir, class: &str, id: &str, scheduled_time: Option<f64>) -> Result<(), DoError> {
+pub fn set(
+    data: &DataDir,
+    class: &str,
+    id: &str,
+    scheduled_time: Option<f64>,
+) -> Result<(), DoError> {
     let time = match scheduled_time {
         Some(time) if !time.is_finite() => return Err(DoError::InvalidAlarm),
         Some(time) => Some(time.floor() as i64),
@@ -124,8 +130,8 @@ pub fn set(data: &DataDir, class: &str, id: &str, scheduled_time: Option<f64>) -
 pub fn resume(data: &DataDir, class: &str) -> Result<u32, DoError> {
     let alarms: Vec<(String, i64)> = {
         let connection = data.main().lock();
-        let mut statement =
-            connection.prepare_cached("SELECT object_id, scheduled_time FROM do_alarms WHERE class = ?1")?;
+        let mut statement = connection
+            .prepare_cached("SELECT object_id, scheduled_time FROM do_alarms WHERE class = ?1")?;
         let rows = statement.query_map(params![class], |row| Ok((row.get(0)?, row.get(1)?)))?;
         rows.collect::<Result<_, _>>()?
     };
@@ -136,7 +142,7 @@ pub fn resume(data: &DataDir, class: &str) -> Result<u32, DoError> {
 }
 
 /// Marks the alarm that fell due at `due` as running and returns its retry
-/// count, or `None` when it no longer stands (deleted or set to another time).
+/// count, or `None` when it was deleted or moved to another time since.
 pub fn begin(data: &DataDir, class: &str, id: &str, due: i64) -> Result<Option<u32>, DoError> {
     if stored_time(data, class, id)? != Some(due) {
         return Ok(None);
@@ -147,12 +153,12 @@ pub fn begin(data: &DataDir, class: &str, id: &str, due: i64) -> Result<Option<u
     Ok(Some(firing.retry_count))
 }
 
-/// What happens after an alarm's handler returned or threw.
+/// The engine's decision after an alarm's handler returned or threw.
 #[derive(Debug, PartialEq)]
 pub enum Outcome {
     /// The handler succeeded and the alarm is deleted.
     Done,
-    /// The handler set a new alarm (or deleted it), which stands.
+    /// The handler set a new alarm or deleted it, and that change is kept.
     Replaced,
     /// The handler threw; it runs again at this time with this retry count.
     Retry { at: i64, retry_count: u32 },
@@ -167,7 +173,13 @@ pub fn retry_delay_ms(retry_count: u32) -> i64 {
 
 /// Ends the firing of the alarm due at `due`: deletes it, keeps the one the
 /// handler set, or schedules a retry.
-pub fn finish(data: &DataDir, class: &str, id: &str, due: i64, success: bool) -> Result<Outcome, DoError> {
+pub fn finish(
+    data: &DataDir,
+    class: &str,
+    id: &str,
+    due: i64,
+    success: bool,
+) -> Result<Outcome, DoError> {
     let key = alarm_key(data, class, id);
     let retry_count = {
         let mut firings = firings().lock();
@@ -188,7 +200,9 @@ pub fn finish(data: &DataDir, class: &str, id: &str, due: i64, success: bool) ->
     if retry_count >= MAX_RETRIES {
         firings().lock().remove(&key);
         write_time(data, class, id, None)?;
-        return Ok(Outcome::GaveUp { retries: retry_count });
+        return Ok(Outcome::GaveUp {
+            retries: retry_count,
+        });
     }
 
     let next = retry_count + 1;
@@ -196,7 +210,10 @@ pub fn finish(data: &DataDir, class: &str, id: &str, due: i64, success: bool) ->
     // The row moves to the retry time, so a restart resumes the retry.
     write_time(data, class, id, Some(at))?;
     firings().lock().entry(key).or_default().retry_count = next;
-    Ok(Outcome::Retry { at, retry_count: next })
+    Ok(Outcome::Retry {
+        at,
+        retry_count: next,
+    })
 }
 
 #[cfg(test)]
@@ -227,7 +244,12 @@ mod tests {
             }
         }
         begin(&data, "A", ID, due).unwrap();
-        assert_eq!(finish(&data, "A", ID, due, false).unwrap(), Outcome::GaveUp { retries: MAX_RETRIES });
+        assert_eq!(
+            finish(&data, "A", ID, due, false).unwrap(),
+            Outcome::GaveUp {
+                retries: MAX_RETRIES
+            }
+        );
         assert_eq!(get(&data, "A", ID).unwrap(), None);
     }
 
@@ -238,7 +260,10 @@ mod tests {
         begin(&data, "A", ID, 1_000).unwrap();
         assert_eq!(get(&data, "A", ID).unwrap(), None);
         set(&data, "A", ID, Some(5_000.0)).unwrap();
-        assert_eq!(finish(&data, "A", ID, 1_000, true).unwrap(), Outcome::Replaced);
+        assert_eq!(
+            finish(&data, "A", ID, 1_000, true).unwrap(),
+            Outcome::Replaced
+        );
         assert_eq!(get(&data, "A", ID).unwrap(), Some(5_000.0));
         set(&data, "A", ID, None).unwrap();
     }

@@ -696,7 +696,8 @@ pub fn finish_durable_object_alarm(
     due: f64,
     success: bool,
 ) -> napi::Result<DurableObjectAlarmOutcome> {
-    let outcome = alarms::finish(&storage.data, &class_name, &id, due as i64, success).map_err(to_napi)?;
+    let outcome =
+        alarms::finish(&storage.data, &class_name, &id, due as i64, success).map_err(to_napi)?;
     Ok(match outcome {
         alarms::Outcome::Done => DurableObjectAlarmOutcome {
             outcome: "done".into(),
