@@ -131,6 +131,8 @@ export class WorkerWebSocket extends EventTarget {
       this.#receiver(event);
     } else if (this.#accepted) {
       // Dispatch after the sender's turn, as a network event would arrive.
+      // NOTE: inside a Durable Object production delivers these events
+      // through the object's input gate; here they do not wait for it.
       queueMicrotask(() => this.#dispatch(event));
     } else {
       this.#inbox.push(event);

@@ -29,6 +29,8 @@ pub const MAX_RETRIES: u32 = 6;
 type AlarmKey = (u64, String, String);
 
 /// In-memory state of one alarm between its firings.
+// NOTE: the retry count lives only here, so after a restart a pending retry
+// runs with retryCount 0; production keeps the count across restarts.
 #[derive(Default)]
 struct Firing {
     /// Retries so far of the alarm that is firing or waiting to retry.

@@ -487,6 +487,8 @@ impl DurableObjectStore {
         let store = self.write_ready()?;
         let kind = store.kind;
         kv::delete_all(&store.database.lock(), kind).map_err(to_napi)?;
+        // NOTE: the alarm row is deleted at once, outside the turn's implicit
+        // transaction, so a rollback of the turn does not bring it back.
         if delete_alarm == Some(true) {
             alarms::set(&self.data, &self.class, &self.id, None).map_err(to_napi)?;
         }
