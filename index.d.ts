@@ -101,8 +101,11 @@ export declare class DurableObjectStore {
   deleteMany(keys: Array<string>): number
   /** Lists pairs in key order (or reverse) within the given bounds. */
   list(start?: string | undefined | null, startAfter?: string | undefined | null, end?: string | undefined | null, prefix?: string | undefined | null, reverse?: boolean | undefined | null, limit?: number | undefined | null): DurableObjectEntries
-  /** Deletes every KV pair; on SQLite-backed classes also every SQL table. */
-  deleteAll(): void
+  /**
+   * Deletes every KV pair; on SQLite-backed classes also every SQL table.
+   * With `deleteAlarm` (compatibility date 2026-02-24 or later) the alarm goes too.
+   */
+  deleteAll(deleteAlarm?: boolean | undefined | null): void
   /** Commits the implicit transaction and returns whether there was one. */
   commit(): boolean
   /** Discards every uncommitted write. */
@@ -331,6 +334,12 @@ export declare function advanceClock(ms: number): number
  */
 export declare function applyDurableObjectMigrations(storage: Storage, migrationsJson: string): Array<string>
 
+/**
+ * Marks the alarm due at `due` as running and returns its retry count, or
+ * null when the alarm was deleted or moved since it fell due.
+ */
+export declare function beginDurableObjectAlarm(storage: Storage, className: string, id: string, due: number): number | null
+
 /** A cached response as `match` returns it. */
 export interface CachedResponse {
   status: number
@@ -357,6 +366,16 @@ export declare function clockNow(): number
 export interface D1ExecResult {
   count: number
   duration: number
+}
+
+/** What the engine did after an alarm handler returned or threw. */
+export interface DurableObjectAlarmOutcome {
+  /** "done", "replaced", "retry" or "gave-up". */
+  outcome: string
+  /** For "retry": when the next attempt runs, in ms since the epoch. */
+  retryAt?: number
+  /** For "retry": the attempt's retry count; for "gave-up": retries made. */
+  retryCount: number
 }
 
 /**
@@ -386,6 +405,12 @@ export interface DurableObjectSqlResult {
   rowsRead: number
   rowsWritten: number
 }
+
+/**
+ * Ends the firing of the alarm due at `due`; a failed handler is retried
+ * with production's backoff (2 s, doubling, at most 6 retries).
+ */
+export declare function finishDurableObjectAlarm(storage: Storage, className: string, id: string, due: number, success: boolean): DurableObjectAlarmOutcome
 
 /** Reads an image's format and size from its header. */
 export declare function imageInfo(data: Buffer): ImageInfo
@@ -500,6 +525,13 @@ export interface R2GetResult {
 
 /** Puts bunflare's clock back on the system time. */
 export declare function resetClock(): void
+
+/**
+ * Puts every stored alarm of `className` on the scheduler and returns the
+ * prefix of this data directory's alarm keys (`<id>:`); the rest of a key
+ * is `<class>:<object id>`.
+ */
+export declare function resumeDurableObjectAlarms(storage: Storage, className: string): string
 
 /** One due item as JavaScript receives it. */
 export interface ScheduledItem {

@@ -353,7 +353,7 @@ test("dev serves edge-case requests", async () => {
   expect(await head.text()).toBe("");
 });
 
-test("dev fails WebSocket upgrades clearly", async () => {
+test("dev upgrades WebSocket connections", async () => {
   const cwd = workerDir({
     "wrangler.jsonc": wranglerConfig(),
     "src/index.ts": `
@@ -361,18 +361,22 @@ test("dev fails WebSocket upgrades clearly", async () => {
         fetch(request) {
           const [client, server] = Object.values(new WebSocketPair());
           server.accept();
+          server.addEventListener("message", (event) => server.send("echo " + event.data));
           return new Response(null, { status: 101, webSocket: client });
         },
       };`,
   });
   const { url } = await startDev(cwd);
 
-  const response = await fetch(url, { headers: { upgrade: "websocket", connection: "Upgrade" } });
+  const socket = new WebSocket(url.replace("http:", "ws:"));
+  const reply = new Promise<string>((resolve, reject) => {
+    socket.addEventListener("message", (event) => resolve(String(event.data)));
+    socket.addEventListener("error", () => reject(new Error("WebSocket connection failed")));
+  });
+  socket.addEventListener("open", () => socket.send("hello"));
 
-  expect(response.status).toBe(500);
-  expect(await response.text()).toStartWith(
-    "Error: WebSocketPair is not supported by bunflare yet, so this Worker cannot accept WebSocket upgrades.",
-  );
+  expect(await reply).toBe("echo hello");
+  socket.close();
 });
 
 test("register serves the default export once", async () => {

@@ -107,9 +107,19 @@ export function buildEnv(config: WorkerConfig, storage: Storage, registry?: Work
         () => registry.durableObjectEnv(owner, object.className),
         () => registry.durableObjectClass(owner, object.className),
         owner,
+        // NOTE: a class bound from another Worker follows the binding Worker's
+        // compatibility date for deleteAll(), not its own Worker's.
+        config.compatibilityDate,
       );
     } else if (owner === config.name) {
-      env[object.binding] = createDurableObjectNamespace(storage, object.className, () => workerEnv);
+      env[object.binding] = createDurableObjectNamespace(
+        storage,
+        object.className,
+        () => workerEnv,
+        undefined,
+        null,
+        config.compatibilityDate,
+      );
     } else {
       log.warn(`Durable Object binding ${object.binding} names class ${object.className} of Worker "${owner}", which runs only under bunflare dev with its config; it is missing from env`, {
         worker: config.name,

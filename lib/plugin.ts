@@ -9,6 +9,7 @@ import { plugin } from "bun";
 import { workerEnv } from "./env.ts";
 import { trackWaitUntil } from "./execution-context.ts";
 import { RpcTarget } from "./rpc.ts";
+import { installWebSocketGlobals } from "./websocket.ts";
 import type { DurableObjectState } from "./durable-object/instance.ts";
 
 export { RpcTarget };
@@ -83,19 +84,6 @@ export function waitUntil(promise: Promise<unknown>): void {
   trackWaitUntil(promise, "cloudflare:workers");
 }
 
-/**
- * Placeholder for the runtime's `WebSocketPair` global, so that a Worker that
- * accepts a WebSocket upgrade fails with a message naming the gap rather than
- * with "WebSocketPair is not defined".
- */
-// NOTE: `typeof WebSocketPair` is "function" here, so feature detection sees
-// WebSockets as available; only constructing a pair fails.
-class UnsupportedWebSocketPair {
-  constructor() {
-    throw new Error("WebSocketPair is not supported by bunflare yet, so this Worker cannot accept WebSocket upgrades.");
-  }
-}
-
 /** Looks up one member of `exports` by name; set by the entry point that loads the Worker. */
 export type ExportsResolver = (name: string) => unknown;
 
@@ -128,9 +116,7 @@ export function registerCloudflareModules(): void {
   if (state[REGISTERED]) return;
   state[REGISTERED] = true;
 
-  if (!("WebSocketPair" in globalThis)) {
-    Object.defineProperty(globalThis, "WebSocketPair", { value: UnsupportedWebSocketPair, writable: true, configurable: true });
-  }
+  installWebSocketGlobals();
 
   plugin({
     name: "bunflare:cloudflare-modules",

@@ -26,7 +26,7 @@ import { startCronTriggers } from "./cron.ts";
 import { startQueueConsumers } from "./queue-consumer.ts";
 import { registerCloudflareModules } from "./plugin.ts";
 import { WorkerRuntime } from "./runtime.ts";
-import { createRequestHandler, serveWorker } from "./dev/server.ts";
+import { createRequestHandler, serveWorker, upgradingFetch, websocketHandlers } from "./dev/server.ts";
 import { log } from "./log.ts";
 
 /** Called by the line appended to the entry module, with the entry's own namespace. */
@@ -105,7 +105,8 @@ function registerEntry(): void {
         );
         process.exit(1);
       }
-      exported.fetch = (request: Request) => handler(request);
+      exported.fetch = upgradingFetch(handler);
+      exported.websocket = websocketHandlers;
       exported.port = port;
       exported.hostname = hostname;
       exported.development = false;

@@ -12,7 +12,7 @@ import { native } from "./native.ts";
 import { describeError } from "./execution-context.ts";
 import { log } from "./log.ts";
 
-/** The kinds of timed items; alarms and workflows add theirs here and in `ItemKind` in Rust. */
+/** The kinds of timed items, as `ItemKind` in Rust names them; workflows are not wired yet. */
 export type ScheduledKind = "queue" | "cron" | "alarm" | "workflow";
 
 /** Handles one due item: `key` is the part after the owner prefix, `due` the deadline in ms. */

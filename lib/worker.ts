@@ -3,7 +3,6 @@
 // and serves the first one. The others are reached through service bindings.
 
 import { basename, dirname, resolve } from "node:path";
-import type { Server } from "bun";
 import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
 import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
 import { checkWorkerReferences, WorkerInstance, WorkerRegistry } from "./workers.ts";
@@ -12,7 +11,7 @@ import { startCronTriggers } from "./cron.ts";
 import { startQueueConsumers } from "./queue-consumer.ts";
 import { waitUntilSettled } from "./execution-context.ts";
 import { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
-import { createRequestHandler, serveWorker, type WorkerRequestHandler } from "./dev/server.ts";
+import { createRequestHandler, serveWorker, type WorkerRequestHandler, type WorkerServer } from "./dev/server.ts";
 import { S3Endpoint, S3_PATH_PREFIX } from "./dev/s3.ts";
 import { watchSources, type WatchedFiles } from "./dev/watch.ts";
 import { log } from "./log.ts";
@@ -144,7 +143,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   const handler = withS3Endpoint(createRequestHandler(primary, { broker, scheduled: runScheduled }), new S3Endpoint(storage));
   const port = options.port ?? 0;
   const ip = options.ip ?? "127.0.0.1";
-  let server: Server<undefined>;
+  let server: WorkerServer;
   try {
     server = serveWorker(handler, { port, ip });
   } catch (error) {

@@ -1,5 +1,5 @@
-//! The one clock every engine reads: KV expirations, queue visibility and the
-//! scheduler's deadlines, and later alarm times and workflow sleeps.
+//! The one clock every engine reads: KV expirations, queue visibility, alarm
+//! retries and the scheduler's deadlines, and later workflow sleeps.
 //!
 //! Tests move it forward with `advanceClock`, so "advance the clock and
 //! everything due happens" works without each engine knowing about tests.

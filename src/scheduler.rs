@@ -1,5 +1,5 @@
 //! The one timer thread behind every timed event in bunflare: queue batch
-//! deliveries and cron ticks now, Durable Object alarms and workflow sleeps
+//! deliveries, cron ticks and Durable Object alarms now, workflow sleeps
 //! next.
 //!
 //! # Model
@@ -34,7 +34,7 @@
 //!
 //! # Adding a kind
 //!
-//! Alarms and workflows plug in by adding a variant to [`ItemKind`] (its
+//! A new kind (workflows next) plugs in by adding a variant to [`ItemKind`] (its
 //! `as_str` name is the `kind` JavaScript receives), calling [`schedule`] and
 //! [`cancel`] from the engine, rebuilding deadlines from the engine's tables
 //! when it opens, and routing the kind in `lib/scheduler.ts` with
@@ -73,7 +73,7 @@ pub enum ItemKind {
     Queue,
     /// A cron trigger fires; the key is `<owner>:<index>`.
     Cron,
-    /// A Durable Object alarm (reserved for the alarms engine).
+    /// A Durable Object alarm falls due; the key is `<data dir id>:<class>:<object id>`.
     Alarm,
     /// A workflow instance wakes from a sleep (reserved for the workflows engine).
     Workflow,

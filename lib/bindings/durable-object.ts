@@ -9,11 +9,13 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Storage } from "../../index.js";
 import { callNative } from "../errors.ts";
+import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 import { native } from "../native.ts";
 import { createStub, callReceiverMethod, readReceiverMember, settleForCaller } from "../rpc.ts";
 import { ObjectHost, type DurableObjectClass, type ObjectContext } from "../durable-object/instance.ts";
 import "../durable-object/storage.ts";
+import { registerScheduledHandler } from "../scheduler.ts";
 
 /** Jurisdictions production accepts for `newUniqueId` and `jurisdiction()`. */
 const JURISDICTIONS = new Set(["eu", "fedramp", "fedramp-high"]);
@@ -67,6 +69,78 @@ export function evictAllDurableObjects(): void {
     for (const hosts of byClass.values()) {
       for (const host of [...hosts.values()]) host.evict();
     }
+  }
+}
+
+/** Returns the host of object `id`, creating it on first use. */
+function hostFor(context: ObjectContext, id: DurableObjectId): ObjectHost {
+  const hosts = hostsOf(context.storage, context.className);
+  const key = id.toString();
+  let host = hosts.get(key);
+  if (!host) {
+    // Hosts stay in the table after eviction: stubs made earlier keep
+    // pointing at them, and one host per id keeps one instance per id.
+    host = new ObjectHost(context, id);
+    hosts.set(key, host);
+  }
+  return host;
+}
+
+/**
+ * The newest namespace context of each bound class, by storage: alarms
+ * construct their objects from it, since an alarm fires with no stub.
+ */
+const alarmContexts = new Map<Storage, Map<string, ObjectContext>>();
+
+/** Routes the alarms of `context`'s class to its objects and schedules the stored ones. */
+function resumeAlarms(context: ObjectContext): void {
+  let byClass = alarmContexts.get(context.storage);
+  const prefix = callNative(() => native.resumeDurableObjectAlarms(context.storage, context.className));
+  if (!byClass) {
+    const classes = new Map<string, ObjectContext>();
+    byClass = classes;
+    alarmContexts.set(context.storage, classes);
+    registerScheduledHandler("alarm", prefix, (key, due) => fireAlarm(classes, key, due));
+  }
+  byClass.set(context.className, context);
+}
+
+/**
+ * Runs one object's `alarm()` through its input gate, then reports the
+ * outcome to the engine, which deletes the alarm, keeps one set during the
+ * handler, or schedules a retry.
+ */
+async function fireAlarm(classes: Map<string, ObjectContext>, key: string, due: number): Promise<void> {
+  const separator = key.lastIndexOf(":");
+  const className = key.slice(0, separator);
+  const hex = key.slice(separator + 1);
+  const context = classes.get(className);
+  if (!context) {
+    log.warn("durable object: alarm of a class that no binding names; it stays stored", { class: className, id: hex });
+    return;
+  }
+
+  const retryCount = callNative(() => native.beginDurableObjectAlarm(context.storage, className, hex, due));
+  if (retryCount === null) return;
+
+  const host = hostFor(context, new DurableObjectId(className, hex));
+  let success = true;
+  try {
+    await host.deliver(async (instance) => {
+      const handler = (instance as { alarm?: unknown }).alarm;
+      if (typeof handler !== "function") throw new TypeError("Handler does not export an alarm() function.");
+      await handler.call(instance, { retryCount, isRetry: retryCount > 0 });
+    });
+  } catch (error) {
+    success = false;
+    log.error(`Uncaught error in alarm() of ${className}: ${describeError(error)}`, { class: className, id: hex, retryCount });
+  }
+
+  const result = callNative(() => native.finishDurableObjectAlarm(context.storage, className, hex, due, success));
+  if (result.outcome === "retry") {
+    log.info("durable object: alarm will be retried", { class: className, id: hex, retryCount: result.retryCount, at: result.retryAt });
+  } else if (result.outcome === "gave-up") {
+    log.error("durable object: alarm dropped after its last retry", { class: className, id: hex, retries: result.retryCount });
   }
 }
 
@@ -196,16 +270,7 @@ export class DurableObjectNamespace {
   }
 
   #host(id: DurableObjectId): ObjectHost {
-    const hosts = hostsOf(this.#context.storage, this.#context.className);
-    const key = id.toString();
-    let host = hosts.get(key);
-    if (!host) {
-      // Hosts stay in the table after eviction: stubs made earlier keep
-      // pointing at them, and one host per id keeps one instance per id.
-      host = new ObjectHost(this.#context, id);
-      hosts.set(key, host);
-    }
-    return host;
+    return hostFor(this.#context, id);
   }
 }
 
@@ -254,14 +319,17 @@ export function createDurableObjectNamespace(
   env: () => Record<string, unknown>,
   exported: () => unknown = () => workerExports[className],
   worker: string | null = null,
+  compatibilityDate: string | null = null,
 ): DurableObjectNamespace {
   const info = callNative(() => native.durableObjectClassInfo(storage, className));
   log.debug("durable objects: namespace opened", { class: className, storage: info.storage, worker });
-  return new DurableObjectNamespace({
+  const context: ObjectContext = {
     className,
     namespaceKey: info.namespaceKey,
     storage,
     env,
+    // Production's deleteAll() deletes the alarm too from compatibility date 2026-02-24 on.
+    deleteAllDeletesAlarm: compatibilityDate !== null && compatibilityDate >= DELETE_ALL_DELETES_ALARM_DATE,
     resolveClass: () => {
       const value = exported();
       if (typeof value !== "function") {
@@ -270,8 +338,13 @@ export function createDurableObjectNamespace(
       }
       return value as DurableObjectClass;
     },
-  });
+  };
+  resumeAlarms(context);
+  return new DurableObjectNamespace(context);
 }
+
+/** The compatibility date from which production's `deleteAll()` also deletes the alarm (Cloudflare changelog, 2026-02-24). */
+const DELETE_ALL_DELETES_ALARM_DATE = "2026-02-24";
 
 /** Applies the config's `migrations` to local state and returns the tags applied now. */
 export function applyDurableObjectMigrations(storage: Storage, migrations: unknown[]): string[] {

@@ -1,10 +1,17 @@
 // Serves a Worker over HTTP with Bun.serve: one log line per request, and a
 // 500 response carrying the stack when the Worker throws.
 
-import type { Server } from "bun";
+import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 import { handleLocalEndpoint, type EndpointTarget } from "./endpoints.ts";
+import { WorkerWebSocket, webSocketOf } from "../websocket.ts";
+
+/** Maximum WebSocket message size in bytes, from Cloudflare's Durable Objects limits page (32 MiB). */
+const MAX_WEBSOCKET_MESSAGE_BYTES = 32 * 1024 * 1024;
+
+/** The server type: each client WebSocket carries the pair end the Worker returned. */
+export type WorkerServer = Server<WorkerWebSocket>;
 
 /** What the server dispatches to: a WorkerRuntime, or a Worker with assets in front of it. */
 export interface RequestTarget {
@@ -56,9 +63,13 @@ export function createRequestHandler(runtime: RequestTarget, endpoints?: Endpoin
  */
 const MAX_REQUEST_BODY_BYTES = 5 * 1024 * 1024 * 1024;
 
-/** Starts Bun.serve on `ip:port` with the Worker's request handler. */
-export function serveWorker(handler: WorkerRequestHandler, options: ServeOptions): Server<undefined> {
-  return Bun.serve({
+/**
+ * Starts Bun.serve on `ip:port` with the Worker's request handler. A 101
+ * response carrying a WebSocket upgrades the client's connection, and the
+ * connection is coupled to that end of the Worker's `WebSocketPair`.
+ */
+export function serveWorker(handler: WorkerRequestHandler, options: ServeOptions): WorkerServer {
+  return Bun.serve<WorkerWebSocket>({
     port: options.port,
     hostname: options.ip,
     // With development off, Bun 1.4.5 sets SO_REUSEPORT by default, so a second
@@ -67,8 +78,61 @@ export function serveWorker(handler: WorkerRequestHandler, options: ServeOptions
     // Bun's development mode adds its own error page; the handler already catches every throw.
     development: false,
     maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
-    fetch: (request) => handler(request),
+    fetch: upgradingFetch(handler),
+    websocket: websocketHandlers,
   });
+}
+
+/** Returns Bun.serve's `fetch`: the Worker's response, or an upgrade when it carries a WebSocket. */
+export function upgradingFetch(handler: WorkerRequestHandler) {
+  return async (request: Request, server: WorkerServer): Promise<Response | undefined> => {
+    const response = await handler(request);
+    const socket = webSocketOf(response);
+    if (!socket) return response;
+    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      log.error("The Worker returned a WebSocket for a request that is not a WebSocket upgrade", { path: new URL(request.url).pathname });
+      return new Response("The Worker returned a WebSocket, but the request did not ask for a WebSocket upgrade.", { status: 426 });
+    }
+    if (server.upgrade(request, { data: socket, headers: response.headers })) return undefined;
+    return new Response("WebSocket upgrade failed", { status: 400 });
+  };
+}
+
+/** Bun.serve's `websocket` handlers: each client connection is coupled to its end of the Worker's pair. */
+export const websocketHandlers: WebSocketHandler<WorkerWebSocket> = {
+  maxPayloadLength: MAX_WEBSOCKET_MESSAGE_BYTES,
+  // Production sends no pings of its own, and Bun replies to a client's pings itself.
+  sendPings: false,
+  idleTimeout: 0,
+  open: (client) => coupleClient(client),
+  message: (client, message) => {
+    const data = typeof message === "string" ? message : toArrayBuffer(message);
+    WorkerWebSocket._sendFromClient(client.data, { type: "message", data });
+  },
+  close: (client, code, reason) => {
+    // 1006 means the connection ended without a close frame.
+    const wasClean = code !== 1006;
+    WorkerWebSocket._sendFromClient(client.data, { type: "close", code, reason: reason ?? "", wasClean });
+  },
+};
+
+/** Routes what the Worker's side sends to the client connection. */
+function coupleClient(client: ServerWebSocket<WorkerWebSocket>): void {
+  WorkerWebSocket._takeOver(client.data, (event) => {
+    if (event.type === "message") {
+      if (client.send(event.data) === 0) {
+        WorkerWebSocket._sendFromClient(client.data, { type: "error", error: new Error("The client connection dropped a message: it is closed.") });
+      }
+    } else if (event.type === "close") {
+      // 1005 means the close frame had no code; Bun sends none then too.
+      if (event.code === 1005) client.close();
+      else client.close(event.code, event.reason);
+    }
+  });
+}
+
+function toArrayBuffer(bytes: Buffer): ArrayBuffer {
+  return bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength) as ArrayBuffer;
 }
 
 /**
@@ -126,7 +190,7 @@ function escapeHtml(text: string): string {
 }
 
 const STATUS_TEXT: Record<number, string> = {
-  200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
+  101: "Switching Protocols", 200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 301: "Moved Permanently", 302: "Found", 304: "Not Modified",
   400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
   500: "Internal Server Error", 502: "Bad Gateway", 503: "Service Unavailable",
 };

@@ -19,11 +19,18 @@ import { trackWaitUntil, describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 import { native } from "../native.ts";
 import { DurableObjectStorage, type StorageHost } from "./storage.ts";
+import { Hibernation } from "./hibernation.ts";
+import { WorkerWebSocket as WebSocketClass, type WebSocketRequestResponsePair, type WorkerWebSocket } from "../websocket.ts";
 
 /** How long an object may sit idle before it is evicted, in milliseconds. */
 // Production evicts an idle object after 70 to 140 seconds without events
 // (Cloudflare's Durable Object lifecycle page); this uses the lower bound.
 export const IDLE_EVICTION_MS = 70_000;
+
+/** How long an object whose only activity is hibernatable WebSockets stays in memory, in milliseconds. */
+// Production hibernates such an object after 10 seconds without events
+// (Cloudflare's Durable Object lifecycle page).
+export const HIBERNATION_IDLE_MS = 10_000;
 
 /** A Durable Object class as user code exports it. */
 export type DurableObjectClass = new (state: DurableObjectState, env: Record<string, unknown>) => object;
@@ -34,6 +41,8 @@ export interface ObjectContext {
   /** The key ids derive from; it stays the same when the class is renamed. */
   namespaceKey: string;
   storage: Storage;
+  /** Whether `deleteAll()` deletes the alarm too, as production does from compatibility date 2026-02-24. */
+  deleteAllDeletesAlarm: boolean;
   /** Returns the class exported by the loaded Worker, or throws when it is missing. */
   resolveClass(): DurableObjectClass;
   env(): Record<string, unknown>;
@@ -68,6 +77,43 @@ export class DurableObjectState {
     trackWaitUntil(promise, `durable object ${this.#host.className} ${this.id}`);
   }
 
+  /** Accepts a WebSocket with the hibernation API: its events go to `webSocketMessage`, `webSocketClose` and `webSocketError`. */
+  acceptWebSocket(ws: WorkerWebSocket, tags?: string[]): void {
+    this.#host.hibernation.accept(ws, tags);
+  }
+
+  /** Returns the connected hibernatable WebSockets, those with `tag` when one is given. */
+  getWebSockets(tag?: string): WorkerWebSocket[] {
+    return this.#host.hibernation.getWebSockets(tag);
+  }
+
+  /** Returns the tags `ws` was accepted with. */
+  getTags(ws: WorkerWebSocket): string[] {
+    return this.#host.hibernation.getTags(ws);
+  }
+
+  /** Sets the message that gets an automatic reply without waking the object; no argument removes it. */
+  setWebSocketAutoResponse(pair?: WebSocketRequestResponsePair): void {
+    this.#host.hibernation.setAutoResponse(pair);
+  }
+
+  getWebSocketAutoResponse(): WebSocketRequestResponsePair | null {
+    return this.#host.hibernation.getAutoResponse();
+  }
+
+  /** Returns when `ws` last received the auto-response, or null. */
+  getWebSocketAutoResponseTimestamp(ws: WorkerWebSocket): Date | null {
+    return WebSocketClass._autoResponseTimestamp(ws);
+  }
+
+  setHibernatableWebSocketEventTimeout(timeoutMs?: number): void {
+    this.#host.hibernation.setEventTimeout(timeoutMs);
+  }
+
+  getHibernatableWebSocketEventTimeout(): number | null {
+    return this.#host.hibernation.getEventTimeout();
+  }
+
   /** Resets the object: uncommitted writes are discarded and the next event constructs it anew. */
   abort(reason?: string): never {
     const error = new Error(reason ?? "Durable Object was aborted.");
@@ -97,6 +143,8 @@ export class ObjectHost implements StorageHost {
   /** Events running now. */
   #running = 0;
   #idleTimer: ReturnType<typeof setTimeout> | null = null;
+  /** The hibernatable WebSockets; they outlive the instance. */
+  readonly hibernation: Hibernation = new Hibernation(this);
 
   constructor(
     private readonly context: ObjectContext,
@@ -181,6 +229,10 @@ export class ObjectHost implements StorageHost {
   noteWrite(): void {
     this.#dirty = true;
     this.#scheduleTurnEnd();
+  }
+
+  deleteAllDeletesAlarm(): boolean {
+    return this.context.deleteAllDeletesAlarm;
   }
 
   hasAlarmHandler(): boolean {
@@ -304,9 +356,13 @@ export class ObjectHost implements StorageHost {
 
   #startIdleTimer(): void {
     this.#cancelIdleTimer();
+    // NOTE: an object with WebSockets accepted by the standard accept() is
+    // evicted after the same idle time, but production keeps it in memory
+    // while they are open. Their listeners keep running on the evicted instance.
+    const idleMs = this.hibernation.hasSockets ? HIBERNATION_IDLE_MS : IDLE_EVICTION_MS;
     this.#idleTimer = setTimeout(() => {
       if (this.#running === 0 && this.#blockers === 0) this.evict();
-    }, IDLE_EVICTION_MS);
+    }, idleMs);
     // An idle object must not keep the process alive.
     this.#idleTimer.unref?.();
   }

@@ -43,6 +43,8 @@ export interface StorageHost {
   noteWrite(): void;
   /** Whether the object's class has an `alarm()` handler. */
   hasAlarmHandler(): boolean;
+  /** Whether `deleteAll()` deletes the alarm too (compatibility date 2026-02-24 or later). */
+  deleteAllDeletesAlarm(): boolean;
 }
 
 // NOTE: `allowConcurrency`, `allowUnconfirmed` and `noCache` are accepted
@@ -269,10 +271,13 @@ export class DurableObjectStorage extends StorageOperations {
     return this.#kv;
   }
 
-  /** Deletes every key and, on SQLite-backed classes, every table. The alarm stays. */
+  /**
+   * Deletes every key and, on SQLite-backed classes, every table. The alarm
+   * goes too when the compatibility date is 2026-02-24 or later.
+   */
   deleteAll(_options?: DurableObjectPutOptions): Promise<void> {
     return this.run(() => {
-      callNative(() => this.store.deleteAll());
+      callNative(() => this.store.deleteAll(this.host.deleteAllDeletesAlarm()));
       this.cache.clear();
       this.host.noteWrite();
     });

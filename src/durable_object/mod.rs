@@ -481,11 +481,18 @@ impl DurableObjectStore {
     }
 
     /// Deletes every KV pair; on SQLite-backed classes also every SQL table.
+    /// With `deleteAlarm` (compatibility date 2026-02-24 or later) the alarm goes too.
     #[napi]
-    pub fn delete_all(&mut self) -> napi::Result<()> {
+    pub fn delete_all(&mut self, delete_alarm: Option<bool>) -> napi::Result<()> {
         let store = self.write_ready()?;
         let kind = store.kind;
-        kv::delete_all(&store.database.lock(), kind).map_err(to_napi)
+        kv::delete_all(&store.database.lock(), kind).map_err(to_napi)?;
+        // NOTE: the alarm row is deleted at once, outside the turn's implicit
+        // transaction, so a rollback of the turn does not bring it back.
+        if delete_alarm == Some(true) {
+            alarms::set(&self.data, &self.class, &self.id, None).map_err(to_napi)?;
+        }
+        Ok(())
     }
 
     /// Commits the implicit transaction and returns whether there was one.
@@ -546,13 +553,13 @@ impl DurableObjectStore {
     /// Returns the alarm time in milliseconds since the epoch, or null.
     #[napi]
     pub fn get_alarm(&self) -> napi::Result<Option<f64>> {
-        alarms::get(self.data.main(), &self.class, &self.id).map_err(to_napi)
+        alarms::get(&self.data, &self.class, &self.id).map_err(to_napi)
     }
 
     /// Sets (or, with null, deletes) the object's alarm.
     #[napi]
     pub fn set_alarm(&self, scheduled_time: Option<f64>) -> napi::Result<()> {
-        alarms::set(self.data.main(), &self.class, &self.id, scheduled_time).map_err(to_napi)
+        alarms::set(&self.data, &self.class, &self.id, scheduled_time).map_err(to_napi)
     }
 
     /// Returns a bookmark naming the current committed state.
@@ -647,4 +654,72 @@ pub fn durable_object_class_info(
 #[napi]
 pub fn validate_durable_object_id(id: String) -> napi::Result<()> {
     validate_object_id(&id).map_err(to_napi)
+}
+
+/// Puts every stored alarm of `className` on the scheduler and returns the
+/// prefix of this data directory's alarm keys (`<id>:`); the rest of a key
+/// is `<class>:<object id>`.
+#[napi]
+pub fn resume_durable_object_alarms(storage: &Storage, class_name: String) -> napi::Result<String> {
+    alarms::resume(&storage.data, &class_name).map_err(to_napi)?;
+    Ok(alarms::key_prefix(&storage.data))
+}
+
+/// Marks the alarm due at `due` as running and returns its retry count, or
+/// null when the alarm was deleted or moved since it fell due.
+#[napi]
+pub fn begin_durable_object_alarm(
+    storage: &Storage,
+    class_name: String,
+    id: String,
+    due: f64,
+) -> napi::Result<Option<u32>> {
+    alarms::begin(&storage.data, &class_name, &id, due as i64).map_err(to_napi)
+}
+
+/// What the engine did after an alarm handler returned or threw.
+#[napi(object)]
+pub struct DurableObjectAlarmOutcome {
+    /// "done", "replaced", "retry" or "gave-up".
+    pub outcome: String,
+    /// For "retry": when the next attempt runs, in ms since the epoch.
+    pub retry_at: Option<f64>,
+    /// For "retry": the attempt's retry count; for "gave-up": retries made.
+    pub retry_count: u32,
+}
+
+/// Ends the firing of the alarm due at `due`; a failed handler is retried
+/// with production's backoff (2 s, doubling, at most 6 retries).
+#[napi]
+pub fn finish_durable_object_alarm(
+    storage: &Storage,
+    class_name: String,
+    id: String,
+    due: f64,
+    success: bool,
+) -> napi::Result<DurableObjectAlarmOutcome> {
+    let outcome =
+        alarms::finish(&storage.data, &class_name, &id, due as i64, success).map_err(to_napi)?;
+    Ok(match outcome {
+        alarms::Outcome::Done => DurableObjectAlarmOutcome {
+            outcome: "done".into(),
+            retry_at: None,
+            retry_count: 0,
+        },
+        alarms::Outcome::Replaced => DurableObjectAlarmOutcome {
+            outcome: "replaced".into(),
+            retry_at: None,
+            retry_count: 0,
+        },
+        alarms::Outcome::Retry { at, retry_count } => DurableObjectAlarmOutcome {
+            outcome: "retry".into(),
+            retry_at: Some(at as f64),
+            retry_count,
+        },
+        alarms::Outcome::GaveUp { retries } => DurableObjectAlarmOutcome {
+            outcome: "gave-up".into(),
+            retry_at: None,
+            retry_count: retries,
+        },
+    })
 }

@@ -168,6 +168,8 @@ pub fn retry_busy_with<T, E>(
 
 /// The persist directory: `data.sqlite` plus the per-database files beside it.
 pub struct DataDir {
+    /// A number unique in this process, so engines can name this directory in scheduler keys.
+    id: u64,
     root: Option<PathBuf>,
     main: Arc<Database>,
     d1: Mutex<HashMap<String, Arc<Database>>>,
@@ -192,7 +194,9 @@ impl DataDir {
             Some(_) => None,
             None => Some(create_scratch_dir()?),
         };
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
         Ok(DataDir {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
             root: root.map(Path::to_path_buf),
             main: Arc::new(main),
             d1: Mutex::new(HashMap::new()),
@@ -216,6 +220,11 @@ impl DataDir {
             source,
         })?;
         Ok(dir)
+    }
+
+    /// The number that names this directory in this process.
+    pub fn id(&self) -> u64 {
+        self.id
     }
 
     /// The persist directory, or `None` when everything is in memory.
