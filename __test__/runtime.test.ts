@@ -130,6 +130,32 @@ test("request.cf has local values", async () => {
   expect(cf.tlsVersion).toBe("TLSv1.3");
 });
 
+test("request.cf is one read-only object", async () => {
+  const { handle } = await start({
+    "src/index.ts": `export default {
+      fetch(request) {
+        const first = request.cf;
+        const descriptor = Object.getOwnPropertyDescriptor(request, "cf");
+        return Response.json({
+          same: first === request.cf,
+          keys: Object.keys(request).includes("cf"),
+          enumerable: descriptor.enumerable,
+          writable: descriptor.writable,
+          colo: first.colo,
+        });
+      },
+    };`,
+  });
+
+  const body = await (await fetch(handle.url)).json();
+
+  expect(body.same).toBe(true);
+  expect(body.keys).toBe(true);
+  expect(body.enumerable).toBe(true);
+  expect(body.writable).toBe(false);
+  expect(body.colo).toBe("DFW");
+});
+
 test("waitUntil rejection is logged, not fatal", async () => {
   const errors = spyOn(console, "error");
   try {
