@@ -96,7 +96,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     url,
     config,
     env,
-    fetch: (input, init) => handler(toRequest(input, init, url)),
+    fetch: async (input, init) => handler(toRequest(input, init, url)),
     scheduled: (cron = config.crons[0] ?? "* * * * *", scheduledTime) => runtime.scheduled(cron, scheduledTime),
     reload: () => reload("a reload() call"),
     waitUntilSettled,
