@@ -3,9 +3,11 @@
 // The harness's own startup test times start() inside a process that has
 // already loaded its modules; this one also counts process start and imports.
 //
-//   hyperfine -N --warmup 1 --runs 10 \
-//     'bun bench/cold-start.mjs bunflare' 'bun bench/cold-start.mjs miniflare'
+//   cd /tmp/bench && hyperfine -N --warmup 1 --runs 10 \
+//     'bun <repo>/bench/cold-start.mjs bunflare' 'bun <repo>/bench/cold-start.mjs miniflare'
 //
+// Run it from the harness folder: Miniflare resolves the Worker's module path
+// against the working directory and rejects one that climbs out of it with "..".
 // HARNESS_DIR points at the harness copy (default /tmp/bench); run
 // bench/run.sh once first so that its adapters/bunflare.mjs exists.
 
