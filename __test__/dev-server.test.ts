@@ -1,6 +1,7 @@
 import { test, expect, afterEach } from "bun:test";
 import { writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
+import { pathAndQuery } from "../lib/dev/server.ts";
 import { CLI, killChildren, REGISTER, fetchWhenListening, freePort, runBun, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
 
 afterEach(killChildren);
@@ -32,6 +33,39 @@ test("dev logs each request", async () => {
 
   expect(response.status).toBe(201);
   expect(line).toBeDefined();
+});
+
+test("request log path and query", () => {
+  const cases: [string, string][] = [
+    ["http://127.0.0.1:8787/", "/"],
+    ["http://127.0.0.1:8787/items?page=2", "/items?page=2"],
+    ["http://127.0.0.1:8787/items?", "/items"],
+    ["http://127.0.0.1:8787/a/b#top", "/a/b"],
+    ["http://127.0.0.1:8787/a?x=1#top", "/a?x=1"],
+    ["http://user@[::1]:8787/v6?q", "/v6?q"],
+  ];
+  for (const [url, expected] of cases) {
+    expect(pathAndQuery(url)).toBe(expected);
+    const parsed = new URL(url);
+    expect(pathAndQuery(url)).toBe(parsed.pathname + parsed.search);
+  }
+});
+
+test("dev logs every request once", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `export default { fetch(request) { return new Response(new URL(request.url).pathname); } };`,
+  });
+  const { child, url } = await startDev(cwd);
+
+  const paths = Array.from({ length: 50 }, (_, i) => `/n${i}`);
+  await Promise.all(paths.map((path) => fetch(new URL(path, url)).then((response) => response.text())));
+  // Request lines are buffered, so wait for the last batch to be written.
+  for (let tries = 0; tries < 100 && child.count(/GET \/n\d+ 200 OK/) < paths.length; tries++) await Bun.sleep(10);
+
+  for (const path of paths) {
+    expect(child.count(new RegExp(`GET ${path} 200 OK \\(\\d+ms\\)\n`))).toBe(1);
+  }
 });
 
 test("dev error is HTML for browsers", async () => {

@@ -130,6 +130,32 @@ test("request.cf has local values", async () => {
   expect(cf.tlsVersion).toBe("TLSv1.3");
 });
 
+test("request.cf is one read-only object", async () => {
+  const { handle } = await start({
+    "src/index.ts": `export default {
+      fetch(request) {
+        const first = request.cf;
+        const descriptor = Object.getOwnPropertyDescriptor(request, "cf");
+        return Response.json({
+          same: first === request.cf,
+          keys: Object.keys(request).includes("cf"),
+          enumerable: descriptor.enumerable,
+          writable: descriptor.writable,
+          colo: first.colo,
+        });
+      },
+    };`,
+  });
+
+  const body = await (await fetch(handle.url)).json();
+
+  expect(body.same).toBe(true);
+  expect(body.keys).toBe(true);
+  expect(body.enumerable).toBe(true);
+  expect(body.writable).toBe(false);
+  expect(body.colo).toBe("DFW");
+});
+
 test("waitUntil rejection is logged, not fatal", async () => {
   const errors = spyOn(console, "error");
   try {
@@ -238,6 +264,54 @@ test("non-Response return is a TypeError 500", async () => {
   } finally {
     errors.mockRestore();
   }
+});
+
+test("non-Response from async fetch is a 500", async () => {
+  const errors = spyOn(console, "error");
+  try {
+    const { handle } = await start({
+      "src/index.ts": `export default {
+        async fetch(request) {
+          if (new URL(request.url).pathname === "/later") await new Promise((resolve) => setTimeout(resolve, 1));
+          return 42;
+        },
+      };`,
+    });
+
+    for (const path of ["/now", "/later"]) {
+      const response = await handle.fetch(path);
+      expect(response.status).toBe(500);
+      expect(await response.text()).toStartWith("TypeError: Incorrect type for Promise");
+    }
+  } finally {
+    errors.mockRestore();
+  }
+});
+
+test("fetch settled and pending both respond", async () => {
+  const errors = spyOn(console, "error");
+  const { handle } = await start({
+    "src/index.ts": `export default {
+      async fetch(request) {
+        const path = new URL(request.url).pathname;
+        if (path === "/later") await new Promise((resolve) => setTimeout(resolve, 1));
+        if (path === "/throw") throw new Error("thrown " + path);
+        return new Response("body " + path);
+      },
+    };`,
+  });
+
+  const now = await fetch(new URL("/now", handle.url));
+  const later = await fetch(new URL("/later", handle.url));
+  const thrown = await fetch(new URL("/throw", handle.url));
+  errors.mockRestore();
+
+  expect(now.status).toBe(200);
+  expect(await now.text()).toBe("body /now");
+  expect(later.status).toBe(200);
+  expect(await later.text()).toBe("body /later");
+  expect(thrown.status).toBe(500);
+  expect(await thrown.text()).toContain("Error: thrown /throw");
 });
 
 test("missing fetch handler is a 500", async () => {

@@ -140,7 +140,6 @@ export async function start(spec) {
   const configPath = path.join(workDir, "wrangler.json");
   fs.writeFileSync(configPath, JSON.stringify(toWranglerConfig(spec), null, 2) + "\n");
 
-  // TODO: check these option names against startWorker once lib/index.ts is merged.
   const worker = await startWorker({
     config: configPath,
     ip: spec.host,

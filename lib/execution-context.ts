@@ -105,11 +105,26 @@ export function localRequestCf(httpVersion = "HTTP/1.1"): Record<string, unknown
   };
 }
 
-/** Attaches `cf` to a request the way the runtime does: a read-only property. */
-export function attachCf(request: Request, cf: Record<string, unknown>): Request {
-  if (!("cf" in request) || (request as Request & { cf?: unknown }).cf === undefined) {
-    Object.defineProperty(request, "cf", { value: cf, enumerable: true, configurable: true });
-  }
+/**
+ * Attaches `request.cf` the way the runtime does: a read-only, enumerable
+ * property. A request that already has a `cf` keeps it.
+ */
+// The object is built on first read, because most handlers never read `cf`
+// and building it costs as much as the rest of a small request's dispatch.
+// The first read replaces the getter with a plain value, so every later read
+// returns the same object, as in production.
+export function attachLocalCf(request: Request, httpVersion: string): Request {
+  if ((request as Request & { cf?: unknown }).cf !== undefined) return request;
+
+  Object.defineProperty(request, "cf", {
+    get() {
+      const cf = localRequestCf(httpVersion);
+      Object.defineProperty(request, "cf", { value: cf, enumerable: true, configurable: true });
+      return cf;
+    },
+    enumerable: true,
+    configurable: true,
+  });
   return request;
 }
 

@@ -13,8 +13,51 @@ export function setLogLevel(level: LogLevel): void {
   threshold = LEVELS[level];
 }
 
+/** Request lines not yet written to stdout, newline-terminated. */
+let pendingRequestLines = "";
+
+/** Flushes the pending request lines once the buffer reaches this many UTF-16 units. */
+const REQUEST_BUFFER_LIMIT = 64 * 1024;
+
+let flushScheduled = false;
+
+/**
+ * Writes the buffered request lines to stdout in one call. Every other log
+ * write calls this first, so stdout keeps the order in which lines were logged.
+ */
+export function flushRequestLog(): void {
+  if (pendingRequestLines === "") return;
+  const lines = pendingRequestLines;
+  pendingRequestLines = "";
+  console.log(lines.slice(0, -1));
+}
+
+// A process.exit() right after a request would otherwise drop its line.
+process.on("exit", flushRequestLog);
+
+/**
+ * Logs one served request at info level. The line is buffered and written
+ * with the others from the same event-loop turn, because a console write per
+ * request costs more than a small Worker's whole dispatch.
+ */
+function writeRequest(line: string): void {
+  if (LEVELS.info < threshold) return;
+  pendingRequestLines += line + "\n";
+
+  if (pendingRequestLines.length >= REQUEST_BUFFER_LIMIT) {
+    flushRequestLog();
+  } else if (!flushScheduled) {
+    flushScheduled = true;
+    setImmediate(() => {
+      flushScheduled = false;
+      flushRequestLog();
+    });
+  }
+}
+
 function write(level: LogLevel, message: string, fields?: Record<string, unknown>): void {
   if (LEVELS[level] < threshold) return;
+  flushRequestLog();
   let line = message;
   if (fields) {
     for (const [name, value] of Object.entries(fields)) {
@@ -31,4 +74,5 @@ export const log = {
   info: (message: string, fields?: Record<string, unknown>) => write("info", message, fields),
   warn: (message: string, fields?: Record<string, unknown>) => write("warn", message, fields),
   error: (message: string, fields?: Record<string, unknown>) => write("error", message, fields),
+  request: writeRequest,
 };

@@ -8,7 +8,7 @@
 import { dirname, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { WorkerConfig } from "./config.ts";
-import { LocalExecutionContext, attachCf, localRequestCf } from "./execution-context.ts";
+import { LocalExecutionContext, attachLocalCf } from "./execution-context.ts";
 import { registerCloudflareModules, WORKER_ENTRYPOINT_BRAND } from "./plugin.ts";
 import { installImageResizing } from "./bindings/image-resizing.ts";
 import { log } from "./log.ts";
@@ -53,11 +53,16 @@ export class WorkerRuntime {
    */
   readHandlersAtDispatch = false;
 
+  /** The `origin` of each fetch event's ExecutionContext, built once rather than per request. */
+  private readonly fetchOrigin: string;
+
   constructor(
     readonly config: WorkerConfig,
     readonly env: Record<string, unknown>,
     readonly script: string,
-  ) {}
+  ) {
+    this.fetchOrigin = `${config.name} fetch`;
+  }
 
   /** Imports the Worker module (first load) and resolves its default export. */
   async load(): Promise<void> {
@@ -112,7 +117,7 @@ export class WorkerRuntime {
   async fetchEntrypoint(entrypoint: string | null, request: Request, props: unknown = {}): Promise<Response> {
     if (entrypoint === null || entrypoint === "default") return this.fetch(request, "HTTP/1.1", props);
 
-    attachCf(request, localRequestCf());
+    attachLocalCf(request, "HTTP/1.1");
     const instance = this.instantiate(entrypoint, props, "fetch");
     const handler = instance.fetch;
     if (typeof handler !== "function") throw new Error(`Entrypoint "${entrypoint}" of ${this.config.name} does not export a fetch() method.`);
@@ -160,27 +165,56 @@ export class WorkerRuntime {
     return ctx;
   }
 
-  /** Dispatches a fetch event; the handler's error propagates to the caller. */
-  async fetch(request: Request, httpVersion = "HTTP/1.1", props: unknown = {}): Promise<Response> {
-    attachCf(request, localRequestCf(httpVersion));
-    const ctx = this.context(props, `${this.config.name} fetch`);
+  /**
+   * Dispatches a fetch event, with `props` as `ctx.props`; the handler's
+   * error (thrown or rejected) propagates to the caller as a rejection.
+   */
+  fetch(request: Request, httpVersion = "HTTP/1.1", props: unknown = {}): Promise<Response> {
+    return Promise.resolve(this.dispatchFetch(request, httpVersion, props));
+  }
 
-    let response: unknown;
+  /**
+   * Dispatches a fetch event and returns the Response itself when the handler
+   * produced it without waiting: a plain Response, or a promise that is
+   * already fulfilled (an async handler that never awaited). Otherwise it
+   * returns a promise, which rejects with the handler's error; it never throws.
+   */
+  // This is the dev server's hot path. Bun.serve sends a Response returned
+  // synchronously at once, whereas a promise costs it a trip through the
+  // microtask queue, so settled results skip the .then() chain. It uses one
+  // .then() rather than async/await layers, each of which adds promise jobs.
+  dispatchFetch(request: Request, httpVersion = "HTTP/1.1", props: unknown = {}): Response | Promise<Response> {
+    attachLocalCf(request, httpVersion);
+    const ctx = this.context(props, this.fetchOrigin);
+
+    let result: unknown;
     try {
-      response = await this.invoke("fetch", request, ctx);
+      result = this.invoke("fetch", request, ctx);
     } catch (error) {
-      if (ctx.passThrough) {
-        log.warn("passThroughOnException() has no origin to forward to locally; returning the error", {
-          worker: this.config.name,
+      return Promise.reject(this.fetchFailed(error, ctx));
+    }
+
+    if (result instanceof Promise) {
+      if (Bun.peek.status(result) !== "fulfilled") {
+        return result.then(toResponse, (error: unknown) => {
+          throw this.fetchFailed(error, ctx);
         });
       }
-      throw error;
+      result = Bun.peek(result);
     }
 
-    if (!(response instanceof Response)) {
-      throw new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
+    if (result instanceof Response) return result;
+    return Promise.reject(notAResponse());
+  }
+
+  /** Logs that a pass-through had no origin, then returns the handler's error for rethrowing. */
+  private fetchFailed(error: unknown, ctx: LocalExecutionContext): unknown {
+    if (ctx.passThrough) {
+      log.warn("passThroughOnException() has no origin to forward to locally; returning the error", {
+        worker: this.config.name,
+      });
     }
-    return response;
+    return error;
   }
 
   /** Dispatches a scheduled event and reports its outcome; the handler's error is logged. */
@@ -210,20 +244,21 @@ export class WorkerRuntime {
     await this.invoke("queue", batch, ctx);
   }
 
-  private async invoke(name: HandlerName, event: unknown, ctx: LocalExecutionContext): Promise<unknown> {
+  /** Calls the handler and returns what it returned, which may be a promise; throws if there is no handler. */
+  private invoke(name: HandlerName, event: unknown, ctx: LocalExecutionContext): unknown {
     const entrypoint = this.entrypoint;
     if (!entrypoint) throw new Error(`Worker ${this.config.name} is not loaded`);
 
     if (entrypoint.kind === "object") {
       const handler = this.readHandlersAtDispatch ? currentHandler(entrypoint.target, name) : entrypoint.handlers[name];
       if (!handler) throw new Error(`Handler does not export a ${name}() function.`);
-      return await handler.call(entrypoint.target, event, this.env, ctx);
+      return handler.call(entrypoint.target, event, this.env, ctx);
     }
 
     const instance = new entrypoint.target(ctx, this.env);
     const handler = instance[name];
     if (typeof handler !== "function") throw new Error(`Handler does not export a ${name}() function.`);
-    return await handler.call(instance, event);
+    return handler.call(instance, event);
   }
 
   /** Directories whose modules belong to the Worker: the entry's folder, the config's and the build's watch dirs. */
@@ -242,6 +277,16 @@ function currentHandler(target: object, name: HandlerName): Handler | undefined 
 /** Returns whether `value` is a class extending `WorkerEntrypoint`. */
 function isEntrypointClass(value: unknown): boolean {
   return typeof value === "function" && Boolean((value as unknown as Record<symbol, unknown>)[WORKER_ENTRYPOINT_BRAND]);
+}
+
+/** Checks that a fetch handler resolved to a Response, with workerd's message when not. */
+function toResponse(response: unknown): Response {
+  if (!(response instanceof Response)) throw notAResponse();
+  return response;
+}
+
+function notAResponse(): TypeError {
+  return new TypeError("Incorrect type for Promise: the Promise did not resolve to 'Response'.");
 }
 
 /** Resolves the module's default export into an entrypoint, or throws naming what is wrong. */

@@ -203,7 +203,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     config,
     workers: registry,
     env: primary.env,
-    fetch: (input, init) => handler(toRequest(input, init, url)),
+    fetch: async (input, init) => handler(toRequest(input, init, url)),
     scheduled: (cron = config.crons[0] ?? "* * * * *", scheduledTime) => runScheduled(cron, scheduledTime),
     reload: () => reload(primary, "a reload() call", false),
     waitUntilSettled,

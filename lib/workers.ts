@@ -7,7 +7,7 @@ import { ConfigError } from "./config.ts";
 import { AssetServer } from "./assets/server.ts";
 import { createServiceStub, type EntrypointTarget } from "./bindings/service.ts";
 import type { WorkerRuntime } from "./runtime.ts";
-import { localRequestCf, attachCf } from "./execution-context.ts";
+import { attachLocalCf } from "./execution-context.ts";
 import { missingMethodError } from "./rpc.ts";
 
 /** The compatibility date from which `assets_navigation_prefers_asset_serving` is on by default. */
@@ -71,6 +71,15 @@ export class WorkerInstance {
   }
 
   /**
+   * Dispatches a request as `fetch` does; without assets it hands the
+   * runtime's settled Response straight back, which is the dev server's hot path.
+   */
+  dispatchFetch(request: Request): Response | Promise<Response> {
+    if (!this.assets) return this.#runtimeOrThrow().dispatchFetch(request);
+    return this.fetch(request);
+  }
+
+  /**
    * Routes a request as production routes one from the internet: assets
    * first (unless `run_worker_first` matches), then the Worker.
    */
@@ -90,7 +99,7 @@ export class WorkerInstance {
     if (response) return response;
     if (runtime) return await runtime.fetch(request, httpVersion);
 
-    attachCf(request, localRequestCf(httpVersion));
+    attachLocalCf(request, httpVersion);
     return new Response("Not Found", { status: 404 });
   }
 

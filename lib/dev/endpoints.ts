@@ -22,6 +22,14 @@ export interface EndpointTarget {
 
 const PULL_PATH = /^\/(?:cdn-cgi|client\/v4\/accounts\/[^/]+)\/queues\/([^/]+)\/messages\/(pull|ack)$/;
 
+/**
+ * Returns true when `path` may be one of the dev server's own routes. It is
+ * a cheap prefix test that keeps URL parsing off the request hot path.
+ */
+export function isLocalEndpointPath(path: string): boolean {
+  return path.startsWith("/cdn-cgi/") || path.startsWith("/__scheduled") || path.startsWith("/client/v4/");
+}
+
 /** Handles a dev server route, or returns null to pass the request to the Worker. */
 export async function handleLocalEndpoint(request: Request, url: URL, target: EndpointTarget): Promise<Response | null> {
   if (url.pathname === "/cdn-cgi/handler/scheduled" || url.pathname === "/__scheduled") {

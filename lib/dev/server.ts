@@ -4,7 +4,7 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
-import { handleLocalEndpoint, type EndpointTarget } from "./endpoints.ts";
+import { handleLocalEndpoint, isLocalEndpointPath, type EndpointTarget } from "./endpoints.ts";
 import { WorkerWebSocket, webSocketOf } from "../websocket.ts";
 
 /** Maximum WebSocket message size in bytes, from Cloudflare's Durable Objects limits page (32 MiB). */
@@ -16,7 +16,11 @@ export type WorkerServer = Server<WorkerWebSocket>;
 /** What the server dispatches to: a WorkerRuntime, or a Worker with assets in front of it. */
 export interface RequestTarget {
   readonly config: { readonly name: string };
-  fetch(request: Request): Promise<Response>;
+  /**
+   * Dispatches a request. It returns the Response itself when it is ready at
+   * once, and otherwise a promise that rejects with the Worker's error.
+   */
+  dispatchFetch(request: Request): Response | Promise<Response>;
 }
 
 export interface ServeOptions {
@@ -26,34 +30,54 @@ export interface ServeOptions {
   ip: string;
 }
 
-/** A request handler that dispatches to the Worker, logs the request, and turns a throw into a 500 response. */
-export type WorkerRequestHandler = (request: Request) => Promise<Response>;
+/**
+ * A request handler that dispatches to the Worker, logs the request, and turns
+ * a throw into a 500 response. It returns the Response itself when the Worker
+ * produced one without waiting, and never throws.
+ */
+export type WorkerRequestHandler = (request: Request) => Response | Promise<Response>;
 
 /**
  * Creates the handler the server (and the programmatic `fetch`) calls for
  * each request. With `endpoints`, the dev server's own routes (scheduled
  * triggers, queue pulls) are answered before the Worker sees the request.
  */
+// A Response the Worker produced without waiting is logged and returned
+// synchronously, so Bun.serve sends it at once; otherwise one .then() does
+// the same when it settles. This is the dev server's hot path.
 export function createRequestHandler(runtime: RequestTarget, endpoints?: EndpointTarget): WorkerRequestHandler {
-  return async (request) => {
+  return (request) => {
     const started = performance.now();
-    const url = new URL(request.url);
 
-    let response: Response;
-    try {
-      const local = endpoints ? await handleLocalEndpoint(request, url, endpoints) : null;
-      response = local ?? (await runtime.fetch(request));
-    } catch (error) {
+    const finish = (response: Response): Response => {
+      const elapsed = Math.round(performance.now() - started);
+      const reason = response.statusText || statusText(response.status);
+      log.request(`${request.method} ${path} ${response.status} ${reason} (${elapsed}ms)`);
+      return response;
+    };
+
+    const fail = (error: unknown): Response => {
       log.error(`Uncaught error in ${runtime.config.name} fetch handler: ${describeError(error)}`, {
         method: request.method,
-        path: url.pathname,
+        path: new URL(request.url).pathname,
       });
-      response = errorResponse(error, request);
+      return finish(errorResponse(error, request));
+    };
+
+    const path = pathAndQuery(request.url);
+    if (endpoints && isLocalEndpointPath(path)) {
+      return handleLocalEndpoint(request, new URL(request.url), endpoints)
+        .then((local) => local ?? runtime.dispatchFetch(request))
+        .then(finish, fail);
     }
 
-    const elapsed = Math.round(performance.now() - started);
-    log.info(`${request.method} ${url.pathname}${url.search} ${response.status} ${response.statusText || statusText(response.status)} (${elapsed}ms)`);
-    return response;
+    let result: Response | Promise<Response>;
+    try {
+      result = runtime.dispatchFetch(request);
+    } catch (error) {
+      return fail(error);
+    }
+    return result instanceof Response ? finish(result) : result.then(finish, fail);
   };
 }
 
@@ -62,6 +86,23 @@ export function createRequestHandler(runtime: RequestTarget, endpoints?: Endpoin
  * (Bun's own default of 128 MiB would cut large R2 uploads short).
  */
 const MAX_REQUEST_BODY_BYTES = 5 * 1024 * 1024 * 1024;
+
+/**
+ * Returns the path and query of an absolute URL such as `http://host:8787/a?b`.
+ * Slicing the string is cheaper than parsing it with `new URL` on every request,
+ * and `request.url` is always absolute and normalised by the time it gets here.
+ */
+export function pathAndQuery(url: string): string {
+  const schemeEnd = url.indexOf("//");
+  const pathStart = schemeEnd === -1 ? -1 : url.indexOf("/", schemeEnd + 2);
+  if (pathStart === -1) return "/";
+
+  // An empty query or fragment prints nothing, as URL.search and URL.hash do.
+  let end = url.indexOf("#", pathStart);
+  if (end === -1) end = url.length;
+  if (url.charCodeAt(end - 1) === 63 /* "?" */) end -= 1;
+  return url.slice(pathStart, end);
+}
 
 /**
  * Starts Bun.serve on `ip:port` with the Worker's request handler. A 101
@@ -83,19 +124,29 @@ export function serveWorker(handler: WorkerRequestHandler, options: ServeOptions
   });
 }
 
-/** Returns Bun.serve's `fetch`: the Worker's response, or an upgrade when it carries a WebSocket. */
+/**
+ * Returns Bun.serve's `fetch`: the Worker's response, or an upgrade when it
+ * carries a WebSocket. A Response that is ready at once is handed back
+ * synchronously, as the request handler returns it.
+ */
 export function upgradingFetch(handler: WorkerRequestHandler) {
-  return async (request: Request, server: WorkerServer): Promise<Response | undefined> => {
-    const response = await handler(request);
-    const socket = webSocketOf(response);
-    if (!socket) return response;
-    if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-      log.error("The Worker returned a WebSocket for a request that is not a WebSocket upgrade", { path: new URL(request.url).pathname });
-      return new Response("The Worker returned a WebSocket, but the request did not ask for a WebSocket upgrade.", { status: 426 });
-    }
-    if (server.upgrade(request, { data: socket, headers: response.headers })) return undefined;
-    return new Response("WebSocket upgrade failed", { status: 400 });
+  return (request: Request, server: WorkerServer): Response | undefined | Promise<Response | undefined> => {
+    const result = handler(request);
+    if (result instanceof Response) return upgradeIfWebSocket(request, server, result);
+    return result.then((response) => upgradeIfWebSocket(request, server, response));
   };
+}
+
+/** Upgrades the client's connection when `response` carries a WebSocket; returns undefined once upgraded. */
+function upgradeIfWebSocket(request: Request, server: WorkerServer, response: Response): Response | undefined {
+  const socket = webSocketOf(response);
+  if (!socket) return response;
+  if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    log.error("The Worker returned a WebSocket for a request that is not a WebSocket upgrade", { path: new URL(request.url).pathname });
+    return new Response("The Worker returned a WebSocket, but the request did not ask for a WebSocket upgrade.", { status: 426 });
+  }
+  if (server.upgrade(request, { data: socket, headers: response.headers })) return undefined;
+  return new Response("WebSocket upgrade failed", { status: 400 });
 }
 
 /** Bun.serve's `websocket` handlers: each client connection is coupled to its end of the Worker's pair. */
