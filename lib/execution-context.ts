@@ -28,7 +28,13 @@ export async function waitUntilSettled(): Promise<void> {
 
 /** The context passed as the third handler argument, and as `this.ctx` of a `WorkerEntrypoint`. */
 export class LocalExecutionContext<Props = unknown> {
-  /** Set by `passThroughOnException()`; the dispatcher reads it when the handler throws. */
+  /**
+   * Set by `passThroughOnException()`; the dispatcher reads it when the handler throws.
+   * NOTE: production forwards the request to the origin when the handler
+   * throws after that call. There is no origin locally, so a throw still
+   * returns the 500 error response, as wrangler dev does without an upstream,
+   * and the dispatcher logs that the pass-through had no origin.
+   */
   passThrough = false;
 
   readonly props: Props;
@@ -37,21 +43,30 @@ export class LocalExecutionContext<Props = unknown> {
 
   constructor(props: Props, private readonly origin: string) {
     this.props = props;
-    this.waitUntil = this.waitUntil.bind(this);
-    this.passThroughOnException = this.passThroughOnException.bind(this);
   }
 
-  waitUntil(promise: Promise<unknown>): void {
+  // Both methods work detached (`const { waitUntil } = ctx`), as in production.
+  // They are bound on first read rather than in the constructor, because most
+  // requests never use them and the constructor runs on every event.
+  get waitUntil(): (promise: Promise<unknown>) => void {
+    const bound = (promise: Promise<unknown>) => this.recordWaitUntil(promise);
+    Object.defineProperty(this, "waitUntil", { value: bound, configurable: true, writable: true });
+    return bound;
+  }
+
+  /** Tracks one `waitUntil` promise; subclasses that also keep the promises extend this. */
+  protected recordWaitUntil(promise: Promise<unknown>): void {
     trackWaitUntil(promise, this.origin);
   }
 
-  // NOTE: production forwards the request to the origin when the handler
-  // throws after this call. There is no origin locally, so a throw still
-  // returns the 500 error response, as wrangler dev does without an upstream.
-  // The dispatcher adds a log line saying the pass-through had no origin.
-  passThroughOnException(): void {
-    this.passThrough = true;
+  get passThroughOnException(): () => void {
+    const bound = () => {
+      this.passThrough = true;
+    };
+    Object.defineProperty(this, "passThroughOnException", { value: bound, configurable: true, writable: true });
+    return bound;
   }
+
 }
 
 /**

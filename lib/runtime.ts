@@ -161,9 +161,18 @@ export class WorkerRuntime {
   /** Creates the execution context of one event, with `ctx.exports` filled when the registry provides it. */
   private context(props: unknown, origin: string): LocalExecutionContext {
     const ctx = new LocalExecutionContext(props, origin);
-    if (this.exportsFactory) Object.assign(ctx.exports, this.exportsFactory(this));
+    if (this.exportsFactory) {
+      // The stubs depend only on the loaded module, so they are built once per load, not per event.
+      if (this.exportsCache?.generation !== this.generation) {
+        this.exportsCache = { generation: this.generation, exports: this.exportsFactory(this) };
+      }
+      Object.assign(ctx.exports, this.exportsCache.exports);
+    }
     return ctx;
   }
+
+  /** The `ctx.exports` stubs of the current load. */
+  private exportsCache: { generation: number; exports: Record<string, unknown> } | null = null;
 
   /**
    * Dispatches a fetch event, with `props` as `ctx.props`; the handler's

@@ -11,8 +11,8 @@ import { startCronTriggers } from "./cron.ts";
 import { startQueueConsumers } from "./queue-consumer.ts";
 import { waitUntilSettled } from "./execution-context.ts";
 import { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
-import { createRequestHandler, serveWorker, type WorkerRequestHandler, type WorkerServer } from "./dev/server.ts";
-import { S3Endpoint, S3_PATH_PREFIX } from "./dev/s3.ts";
+import { createRequestHandler, serveWorker, type WorkerServer } from "./dev/server.ts";
+import { S3Endpoint } from "./dev/s3.ts";
 import { watchSources, type WatchedFiles } from "./dev/watch.ts";
 import { log } from "./log.ts";
 
@@ -140,7 +140,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     if (!primary.runtime) throw new Error(`Worker ${config.name} has no main module to run a scheduled event.`);
     return await primary.runtime.scheduled(cron, scheduledTime);
   };
-  const handler = withS3Endpoint(createRequestHandler(primary, { broker, scheduled: runScheduled }), new S3Endpoint(storage));
+  const handler = createRequestHandler(primary, { broker, scheduled: runScheduled, s3: new S3Endpoint(storage) });
   const port = options.port ?? 0;
   const ip = options.ip ?? "127.0.0.1";
   let server: WorkerServer;
@@ -251,17 +251,6 @@ function watchedConfigFiles(config: WorkerConfig): WatchedFiles[] {
 
 function isWatchedFile(watched: WatchedFiles[], path: string): boolean {
   return watched.some(({ dir, matches }) => dirname(path) === dir && matches(basename(path)));
-}
-
-/** Sends requests under `/__bunflare/s3/` to the local S3 endpoint and the rest to the Worker. */
-function withS3Endpoint(handler: WorkerRequestHandler, s3: S3Endpoint): WorkerRequestHandler {
-  return async (request) => {
-    const path = new URL(request.url).pathname;
-    if (!path.startsWith(`${S3_PATH_PREFIX}/`)) return await handler(request);
-    const response = await s3.fetch(request);
-    log.debug(`S3 ${request.method} ${path} ${response.status}`);
-    return response;
-  };
 }
 
 type ConfigOptions = Omit<StartWorkerOptions, "config"> & { config?: WorkerConfig | string };

@@ -8,6 +8,7 @@
 //   under `/cdn-cgi/` or `/client/v4/accounts/<account>/`, so a pull client
 //   pointed at the dev server works unchanged.
 
+import { S3Endpoint, S3_PATH_PREFIX } from "./s3.ts";
 import type { QueueBroker } from "../../index.js";
 import { CONTENT_TYPE_NAMES } from "../bindings/queue.ts";
 import { translateError } from "../errors.ts";
@@ -18,6 +19,8 @@ import type { ScheduledResult } from "../runtime.ts";
 export interface EndpointTarget {
   scheduled(cron: string, scheduledTime: number): Promise<ScheduledResult>;
   broker: QueueBroker;
+  /** The S3-compatible endpoint for the local R2 buckets, served under `S3_PATH_PREFIX`. */
+  s3?: S3Endpoint;
 }
 
 const PULL_PATH = /^\/(?:cdn-cgi|client\/v4\/accounts\/[^/]+)\/queues\/([^/]+)\/messages\/(pull|ack)$/;
@@ -27,11 +30,13 @@ const PULL_PATH = /^\/(?:cdn-cgi|client\/v4\/accounts\/[^/]+)\/queues\/([^/]+)\/
  * a cheap prefix test that keeps URL parsing off the request hot path.
  */
 export function isLocalEndpointPath(path: string): boolean {
-  return path.startsWith("/cdn-cgi/") || path.startsWith("/__scheduled") || path.startsWith("/client/v4/");
+  return path.startsWith("/cdn-cgi/") || path.startsWith("/__scheduled") || path.startsWith("/client/v4/") || path.startsWith("/__bunflare/");
 }
 
 /** Handles a dev server route, or returns null to pass the request to the Worker. */
 export async function handleLocalEndpoint(request: Request, url: URL, target: EndpointTarget): Promise<Response | null> {
+  if (target.s3 && url.pathname.startsWith(`${S3_PATH_PREFIX}/`)) return await target.s3.fetch(request);
+
   if (url.pathname === "/cdn-cgi/handler/scheduled" || url.pathname === "/__scheduled") {
     return await runScheduled(url, target, url.pathname === "/__scheduled");
   }

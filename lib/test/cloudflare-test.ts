@@ -26,9 +26,9 @@ export class TestExecutionContext extends LocalExecutionContext<unknown> {
     super({}, "test");
   }
 
-  override waitUntil(promise: Promise<unknown>): void {
+  protected override recordWaitUntil(promise: Promise<unknown>): void {
     this.waitUntilPromises.push(Promise.resolve(promise));
-    super.waitUntil(promise);
+    super.recordWaitUntil(promise);
   }
 }
 
