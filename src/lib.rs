@@ -13,3 +13,4 @@ pub mod kv;
 pub mod queue;
 pub mod scheduler;
 pub mod storage;
+pub mod workflow;
