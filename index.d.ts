@@ -217,7 +217,12 @@ export declare class WorkflowEngine {
    * their runs resume after a restart. Returns how many there are.
    */
   attach(workflow: string): number
-  /** Schedules the instance at its earliest pending step deadline, if any. */
+  /**
+   * Cancels the scheduler items of every instance of `workflow`, when its
+   * runner stops; `attach` schedules them again.
+   */
+  detach(workflow: string): void
+  /** Schedules an instance that is still active at its earliest pending step deadline, if any. */
   rearm(workflow: string, id: string): void
   /** Starts a run: returns its generation and params, or null when the instance should not run now. */
   beginRun(workflow: string, id: string): WorkflowRunStart | null

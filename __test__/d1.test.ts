@@ -616,6 +616,7 @@ describe("d1 command", () => {
       services: [],
       queueProducers: [],
       queueConsumers: [],
+      workflows: [],
       assets: null,
       d1Databases: [
         {

@@ -27,6 +27,7 @@ function setup() {
     services: [],
     queueProducers: [],
     queueConsumers: [],
+    workflows: [],
     assets: null,
     build: null,
     crons: [],

@@ -70,6 +70,18 @@ export interface QueueConsumerConfig {
   visibilityTimeoutMs: number | null;
 }
 
+/**
+ * A `workflows` entry: `env[binding]` creates and finds instances of the
+ * Workflow `name`, whose class `className` is exported by this Worker, or
+ * by the Worker `scriptName` when set.
+ */
+export interface WorkflowBinding {
+  binding: string;
+  name: string;
+  className: string;
+  scriptName: string | null;
+}
+
 /** The `build` section: a command run before the Worker loads and before each reload. */
 export interface BuildConfig {
   command: string;
@@ -104,6 +116,7 @@ export interface WorkerConfig {
   assets: AssetsConfig | null;
   queueProducers: QueueProducerBinding[];
   queueConsumers: QueueConsumerConfig[];
+  workflows: WorkflowBinding[];
   build: BuildConfig | null;
   /** `triggers.crons`, each checked by the native cron parser. */
   crons: string[];

@@ -5,7 +5,7 @@
 // and every handler receive that same object, so a reload refills it in place
 // instead of replacing it; module-level references stay valid.
 
-import type { QueueBroker, Storage } from "../index.js";
+import type { QueueBroker, Storage, WorkflowEngine } from "../index.js";
 import type { WorkerConfig } from "./config.ts";
 import { native } from "./native.ts";
 import { createKVNamespace } from "./bindings/kv.ts";
@@ -14,6 +14,7 @@ import { installCaches } from "./bindings/cache.ts";
 import { AssetsBinding } from "./bindings/assets.ts";
 import { assetServerFor, type WorkerRegistry } from "./workers.ts";
 import { createQueue } from "./bindings/queue.ts";
+import { createWorkflow } from "./bindings/workflow.ts";
 import { log } from "./log.ts";
 
 /** The process-wide `env` object, shared by `cloudflare:workers` and every handler. */
@@ -26,6 +27,9 @@ const openStores = new Map<string, Storage>();
 
 /** One queue engine per storage, shared by producers, consumers, the pull endpoints and the CLI. */
 const brokers = new WeakMap<Storage, QueueBroker>();
+
+/** One Workflows engine per storage, shared by the bindings, the runners and the CLI. */
+const workflowEngines = new WeakMap<Storage, WorkflowEngine>();
 
 /** Binding types already warned about, so each unsupported type is reported once per process. */
 const warnedBindingTypes = new Set<string>();
@@ -52,9 +56,19 @@ export function queueBroker(storage: Storage): QueueBroker {
   return broker;
 }
 
+/** Returns the Workflows engine of `storage`, creating it on first use. */
+export function workflowEngine(storage: Storage): WorkflowEngine {
+  let engine = workflowEngines.get(storage);
+  if (!engine) {
+    engine = new native.WorkflowEngine(storage);
+    workflowEngines.set(storage, engine);
+  }
+  return engine;
+}
+
 /**
  * Builds a fresh env object: vars as given (JSON values keep their type),
- * then KV, D1, queue producer, assets and service bindings. Unsupported
+ * then KV, D1, queue producer, Workflow, assets and service bindings. Unsupported
  * binding types log one warning each and are left out instead of failing the
  * start. Service bindings need the `registry` of running Workers; without one
  * they are left out.
@@ -88,6 +102,11 @@ export function buildEnv(config: WorkerConfig, storage: Storage, registry?: Work
 
   for (const producer of config.queueProducers) {
     env[producer.binding] = createQueue(queueBroker(storage), producer.queue, producer.deliveryDelay);
+  }
+
+  // The binding only talks to the engine; the Worker that exports the class runs the instances.
+  for (const workflow of config.workflows) {
+    env[workflow.binding] = createWorkflow(workflowEngine(storage), workflow.name);
   }
 
   for (const key of config.unsupportedBindings) {

@@ -8,6 +8,7 @@
 import { plugin } from "bun";
 import { workerEnv } from "./env.ts";
 import { trackWaitUntil } from "./execution-context.ts";
+import { WorkflowStep } from "./workflow-step.ts";
 
 /** Marks `RpcTarget` subclasses, so RPC passes their instances by reference. */
 export const RPC_TARGET_BRAND = Symbol.for("bunflare.RpcTarget");
@@ -36,6 +37,9 @@ export class WorkerEntrypoint<Env = Record<string, unknown>, Props = unknown> {
   }
 }
 
+/** Marks a class as a `WorkflowEntrypoint` subclass, so the runtime does not treat it as an RPC entrypoint. */
+export const WORKFLOW_ENTRYPOINT_BRAND = Symbol.for("bunflare.WorkflowEntrypoint");
+
 /** Base class of a Durable Object; the runtime constructs it with `(state, env)`. */
 export class DurableObject<Env = Record<string, unknown>> {
   protected ctx: unknown;
@@ -47,8 +51,10 @@ export class DurableObject<Env = Record<string, unknown>> {
   }
 }
 
-/** Base class of a Workflow; the runtime constructs it with `(ctx, env)` and calls `run(event, step)`. */
+/** Base class of a Workflow; the runner constructs it with `(ctx, env)` and calls `run(event, step)`. */
 export class WorkflowEntrypoint<Env = Record<string, unknown>> {
+  static readonly [WORKFLOW_ENTRYPOINT_BRAND] = true;
+
   protected ctx: ExecutionContextLike;
   protected env: Env;
 
@@ -121,6 +127,7 @@ export function registerCloudflareModules(): void {
           DurableObject,
           WorkerEntrypoint,
           WorkflowEntrypoint,
+          WorkflowStep,
           RpcTarget,
           env: workerEnv,
           waitUntil,

@@ -241,12 +241,14 @@ fn is_valid_identifier(value: &str, max: usize) -> bool {
         && bytes.all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
 }
 
-/// Returns why a Workflow name is invalid, or `None` when production accepts it.
+/// Returns the rule a Workflow name breaks, or `None` when production accepts it.
 pub fn workflow_name_error(name: &str) -> Option<String> {
     if is_valid_identifier(name, MAX_WORKFLOW_NAME_LENGTH) {
         None
     } else {
-        Some(WorkflowError::InvalidWorkflowName { name: name.to_string() }.to_string())
+        Some(format!(
+            "must be 1 to {MAX_WORKFLOW_NAME_LENGTH} letters, digits, '-' and '_', not starting with '-', got {name:?}"
+        ))
     }
 }
 
@@ -584,7 +586,7 @@ impl WorkflowEngine {
         }
 
         let steps: u32 = connection
-            .prepare_cached("SELECT COUNT(*) FROM workflow_steps WHERE workflow = ?1 AND instance = ?2")?
+            .prepare_cached("SELECT steps FROM workflow_instances WHERE workflow = ?1 AND id = ?2")?
             .query_row(params![workflow, id], |row| row.get(0))?;
         if steps >= MAX_STEPS {
             let message = format!(
@@ -646,6 +648,9 @@ impl WorkflowEngine {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 0, '[]', ?8, ?9)",
             )?
             .execute(params![workflow, id, kind, name, count, status, config, now_ms(), wake_at])?;
+        connection
+            .prepare_cached("UPDATE workflow_instances SET steps = steps + 1 WHERE workflow = ?1 AND id = ?2")?
+            .execute(params![workflow, id])?;
         Ok(())
     }
 
@@ -983,8 +988,8 @@ impl WorkflowEngine {
         }
         let inserted = connection
             .prepare_cached(
-                "INSERT INTO workflow_instances (workflow, id, status, generation, params, created_at)
-                 VALUES (?1, ?2, 'queued', 0, ?3, ?4) ON CONFLICT DO NOTHING",
+                "INSERT INTO workflow_instances (workflow, id, status, generation, steps, params, created_at)
+                 VALUES (?1, ?2, 'queued', 0, 0, ?3, ?4) ON CONFLICT DO NOTHING",
             )?
             .execute(params![workflow, id, params, now_ms()])?;
         if inserted == 0 {
@@ -1170,7 +1175,7 @@ impl WorkflowEngine {
                 .execute(params![workflow, id])?;
             connection
                 .prepare_cached(
-                    "UPDATE workflow_instances SET status = 'queued', generation = generation + 1, started_at = NULL,
+                    "UPDATE workflow_instances SET status = 'queued', generation = generation + 1, steps = 0, started_at = NULL,
                      ended_at = NULL, output = NULL, error_name = NULL, error_message = NULL
                      WHERE workflow = ?1 AND id = ?2",
                 )?
@@ -1229,13 +1234,38 @@ impl WorkflowEngine {
         Ok(ids.len() as u32)
     }
 
-    /// Schedules the instance at its earliest pending step deadline, if any.
+    /// Cancels the scheduler items of every instance of `workflow`, when its
+    /// runner stops; `attach` schedules them again.
+    #[napi]
+    pub fn detach(&self, workflow: String) -> napi::Result<()> {
+        let ids: Vec<String> = {
+            let connection = self.database.lock();
+            let mut statement = connection
+                .prepare_cached("SELECT id FROM workflow_instances WHERE workflow = ?1")
+                .map_err(|e| napi_error(e.into()))?;
+            let rows = statement
+                .query_map(params![workflow], |row| row.get(0))
+                .and_then(|rows| rows.collect::<Result<Vec<String>, _>>())
+                .map_err(|e| napi_error(e.into()))?;
+            rows
+        };
+        for id in &ids {
+            scheduler::cancel(ItemKind::Workflow, &self.item_key(&workflow, id));
+        }
+        Ok(())
+    }
+
+    /// Schedules an instance that is still active at its earliest pending step deadline, if any.
     #[napi]
     pub fn rearm(&self, workflow: String, id: String) -> napi::Result<()> {
         let next: Option<i64> = {
             let connection = self.database.lock();
             connection
-                .prepare_cached("SELECT MIN(wake_at) FROM workflow_steps WHERE workflow = ?1 AND instance = ?2")
+                .prepare_cached(
+                    "SELECT MIN(s.wake_at) FROM workflow_steps s JOIN workflow_instances i
+                     ON i.workflow = s.workflow AND i.id = s.instance
+                     WHERE s.workflow = ?1 AND s.instance = ?2 AND i.status IN ('queued', 'running', 'waiting', 'waitingForPause')",
+                )
                 .and_then(|mut statement| statement.query_row(params![workflow, id], |row| row.get(0)))
                 .map_err(|e| napi_error(e.into()))?
         };

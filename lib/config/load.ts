@@ -13,6 +13,7 @@ import type {
   ServiceBinding,
   QueueConsumerConfig,
   QueueProducerBinding,
+  WorkflowBinding,
   WorkerConfig,
 } from "../config.ts";
 import { loadLocalSecrets } from "./dotenv.ts";
@@ -86,6 +87,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     assets: resolveAssets(raw, configDir),
     queueProducers: resolveQueueProducers(raw),
     queueConsumers: resolveQueueConsumers(raw),
+    workflows: resolveWorkflows(raw),
     build,
     crons: (isPlainObject(raw.triggers) ? (raw.triggers.crons as string[] | undefined) : undefined) ?? [],
     persistTo: resolvePersistTo(cwd, rootDir, options.persistTo),
@@ -117,6 +119,7 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
     assets: null,
     queueProducers: [],
     queueConsumers: [],
+    workflows: [],
     build: null,
     crons: [],
     persistTo: resolvePersistTo(cwd, cwd, options.persistTo),
@@ -245,6 +248,16 @@ function resolveQueueConsumers(raw: Record<string, unknown>): QueueConsumerConfi
     deadLetterQueue: typeof entry.dead_letter_queue === "string" ? entry.dead_letter_queue : null,
     maxConcurrency: numberOrNull(entry.max_concurrency),
     visibilityTimeoutMs: numberOrNull(entry.visibility_timeout_ms),
+  }));
+}
+
+function resolveWorkflows(raw: Record<string, unknown>): WorkflowBinding[] {
+  const entries = Array.isArray(raw.workflows) ? (raw.workflows as Record<string, unknown>[]) : [];
+  return entries.map((entry) => ({
+    binding: entry.binding as string,
+    name: entry.name as string,
+    className: entry.class_name as string,
+    scriptName: typeof entry.script_name === "string" ? entry.script_name : null,
   }));
 }
 

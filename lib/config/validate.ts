@@ -109,6 +109,7 @@ export function checkSection(check: ConfigChecker, section: Record<string, unkno
   checkAssets(check, at("assets"), section.assets);
 
   checkQueues(check, at("queues"), section.queues);
+  checkWorkflows(check, at("workflows"), section.workflows);
 
   if (check.optionalObject(at("triggers"), section.triggers) && section.triggers !== undefined) {
     const crons = section.triggers.crons;
@@ -220,6 +221,19 @@ function checkQueues(check: ConfigChecker, path: KeyPath, value: unknown): void 
     for (const key of QUEUE_CONSUMER_NUMBERS) {
       if (entry[key] !== undefined && typeof entry[key] !== "number") check.wrongType(at(key), "a number", entry[key]);
     }
+  }
+}
+
+/** Checks `workflows` entries; the Workflow name follows production's rules, checked by the engine. */
+function checkWorkflows(check: ConfigChecker, path: KeyPath, value: unknown): void {
+  for (const [index, entry] of bindingEntries(check, path, value)) {
+    check.requiredString([...path, index, "binding"], entry.binding);
+    if (check.requiredString([...path, index, "name"], entry.name) && typeof entry.name === "string") {
+      const reason = native.validateWorkflowName(entry.name);
+      if (reason !== null) check.fail([...path, index, "name"], reason);
+    }
+    check.requiredString([...path, index, "class_name"], entry.class_name);
+    check.optionalString([...path, index, "script_name"], entry.script_name);
   }
 }
 

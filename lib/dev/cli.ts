@@ -12,6 +12,7 @@ import { runD1Command } from "./d1-command.ts";
 import { runCacheCommand } from "./cache-command.ts";
 import { loadProjectConfig, PROJECT_CONFIG_FILE } from "./project-config.ts";
 import { runQueuesCommand } from "./queues-command.ts";
+import { runWorkflowsCommand } from "./workflows-command.ts";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 
@@ -23,6 +24,7 @@ Commands:
   bunflare d1     Work with local D1 databases
   bunflare cache  Purge the local Cache API storage
   bunflare queues Work with local queues
+  bunflare workflows Work with local Workflow instances
 
 Options:
   -h, --help      Show help for bunflare or a command
@@ -90,6 +92,8 @@ export async function main(argv: string[]): Promise<number> {
       return await delegate(rest, runCacheCommand);
     case "queues":
       return await delegate(rest, runQueuesCommand);
+    case "workflows":
+      return await delegate(rest, runWorkflowsCommand);
     default:
       throw new UsageError(`Unknown command "${command}". Run "bunflare --help" for the list of commands.`);
   }
@@ -124,6 +128,9 @@ async function dev(args: string[]): Promise<number> {
   if (others.length > 0) console.log(`Also running, through service bindings: ${others.join(", ")}`);
   for (const consumer of handle.config.queueConsumers) {
     console.log(`Consuming queue "${consumer.queue}" (${consumer.type === "http_pull" ? "pull" : "push"})`);
+  }
+  for (const workflow of handle.config.workflows) {
+    console.log(`Running workflow "${workflow.name}" (class ${workflow.className}${workflow.scriptName ? ` in ${workflow.scriptName}` : ""})`);
   }
   if (handle.config.crons.length > 0) {
     const state = values["no-crons"] ? "not scheduled (--no-crons)" : "scheduled";
@@ -197,6 +204,7 @@ function printBindings(config: WorkerConfig): void {
   }
   if (config.assets?.binding) rows.push([`env.${config.assets.binding}`, "Assets"]);
   for (const producer of config.queueProducers) rows.push([`env.${producer.binding} (${producer.queue})`, "Queue"]);
+  for (const workflow of config.workflows) rows.push([`env.${workflow.binding} (${workflow.name})`, "Workflow"]);
   for (const [name, value] of Object.entries(config.vars)) {
     const displayValue = config.secretNames.includes(name) ? '"(hidden)"' : truncate(JSON.stringify(value), 40);
     rows.push([`env.${name} (${displayValue})`, "Environment Variable"]);

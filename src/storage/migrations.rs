@@ -53,7 +53,8 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX queue_messages_lease ON queue_messages (lease_id) WHERE lease_id IS NOT NULL;",
     // Workflows (src/workflow.rs). `workflow_instances` has one row per
     // instance; `generation` grows on terminate and restart so a stopped
-    // run's calls change nothing. `workflow_steps` holds each step by kind,
+    // run's calls change nothing, and `steps` counts the step rows for the
+    // step limit. `workflow_steps` holds each step by kind,
     // name and occurrence (`count`), with its persisted result (`output`,
     // serialized by JavaScript), its attempts as JSON and `wake_at`, the
     // deadline (ms) of a sleep, retry, attempt timeout or event timeout.
@@ -63,6 +64,7 @@ pub const MIGRATIONS: &[&str] = &[
         id TEXT NOT NULL,
         status TEXT NOT NULL,
         generation INTEGER NOT NULL,
+        steps INTEGER NOT NULL,
         params BLOB NOT NULL,
         created_at INTEGER NOT NULL,
         started_at INTEGER,
