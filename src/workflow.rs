@@ -195,6 +195,8 @@ impl Display for WorkflowError {
                 f,
                 "Event type {value:?} is invalid: use 1 to {MAX_EVENT_TYPE_LENGTH} letters, digits, '-', '_' and '.'"
             ),
+            // NOTE: production's messages for these transitions are not
+            // documented; this text is bunflare's.
             WorkflowError::InvalidTransition { id, action, status } => write!(
                 f,
                 "Cannot {action} instance {id:?} because it is {}",
@@ -609,6 +611,7 @@ impl WorkflowEngine {
         attempt: u32,
         mut log: Vec<Attempt>,
         config: &StepConfig,
+        status: Status,
     ) -> Result<WorkflowStepOutcome, WorkflowError> {
         let now = now_ms();
         let deadline = now.saturating_add(config.timeout_ms);
@@ -619,7 +622,9 @@ impl WorkflowEngine {
                  WHERE workflow = ?1 AND instance = ?2 AND kind = 'do' AND name = ?3 AND count = ?4",
             )?
             .execute(params![workflow, id, name, count, attempt, encode_log(&log), deadline])?;
-        Self::set_status(connection, workflow, id, Status::Running)?;
+        if status != Status::Running {
+            Self::set_status(connection, workflow, id, Status::Running)?;
+        }
         self.wake_no_later_than(workflow, id, deadline);
         Ok(WorkflowStepOutcome {
             action: "run".into(),
@@ -704,9 +709,10 @@ impl WorkflowEngine {
             };
             let encoded = serde_json::to_string(&config).expect("config serializes");
             Self::insert_step(connection, workflow, id, DO, name, count, "running", Some(&encoded), None)?;
-            return self.start_attempt(connection, workflow, id, name, count, 1, Vec::new(), &config);
+            return self.start_attempt(connection, workflow, id, name, count, 1, Vec::new(), &config, status);
         };
 
+        let instance_status = status;
         match row.status.as_str() {
             "complete" => Ok(WorkflowStepOutcome { action: "cached".into(), output: row.output.map(Buffer::from), ..Default::default() }),
             "errored" => Ok(WorkflowStepOutcome::error(
@@ -743,11 +749,11 @@ impl WorkflowEngine {
                         return Self::fail_step(connection, workflow, id, name, count, &log, error);
                     }
                 }
-                if matches!(Self::live_status(connection, workflow, id, generation)?, Some(Status::WaitingForPause | Status::Paused)) {
+                if matches!(instance_status, Status::WaitingForPause | Status::Paused) {
                     Self::set_status(connection, workflow, id, Status::Paused)?;
                     return Ok(WorkflowStepOutcome::action("suspend"));
                 }
-                self.start_attempt(connection, workflow, id, name, count, row.attempts + 1, log, &config)
+                self.start_attempt(connection, workflow, id, name, count, row.attempts + 1, log, &config, instance_status)
             }
         }
     }

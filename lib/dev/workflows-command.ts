@@ -86,6 +86,8 @@ export async function runWorkflowsCommand(args: string[], context: WorkflowsComm
         stdout(`${JSON.stringify(describeInstance(engine, workflow, target), undefined, 2)}\n`);
         return 0;
       }
+      // NOTE: a resume from here reaches a running dev server only when it
+      // next restarts, because only that server's scheduler starts runs.
       case "terminate":
       case "pause":
       case "resume": {
