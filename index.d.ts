@@ -424,7 +424,7 @@ export interface WorkflowInstanceSummary {
   endedAt?: number
 }
 
-/** What a run needs to start: its generation, params and creation time. */
+/** The start of a run: its generation, params and creation time. */
 export interface WorkflowRunStart {
   generation: number
   params: Buffer
@@ -452,7 +452,7 @@ export interface WorkflowStepConfigInput {
   timeout?: string
 }
 
-/** What JavaScript does after asking the engine about a step. */
+/** The engine's decision about a step call, with the data JavaScript needs to act on it. */
 export interface WorkflowStepOutcome {
   /**
    * `cached` (return `output`), `failed` (throw the error), `run` (run

@@ -9,8 +9,8 @@
 //    engine does for one instance (9 transactions) N times, for a ratio.
 // 2. Overhead per step.do: one instance with STEPS trivial steps, against raw
 //    bun:sqlite doing the engine's two transactions per step.
-// 3. Wake-up latency after sleep: instances that sleep 50 ms of real time;
-//    the latency is the time from the sleep's deadline to the next step's
+// 3. Wake-up latency after sleep: instances sleep 50 ms of real time. The
+//    latency is the time from the sleep's deadline to the next step's
 //    callback, p50 and p99.
 //
 // Run: bun bench/workflow.ts [instances, default 500] [steps, default 2000] [sleep samples, default 50].
@@ -172,7 +172,7 @@ async function measure(runner: Runner, name: string): Promise<Result> {
   return { instancesPerSecond, stepMicros, wakeP50: percentile(lateness, 0.5), wakeP99: percentile(lateness, 0.99) };
 }
 
-/** The engine's row work for one 3-step instance, as 9 transactions, with raw bun:sqlite. */
+/** Runs the engine's row work for `count` 3-step instances (9 transactions each) with raw bun:sqlite and returns instances per second. */
 function rawInstances(db: Database, count: number): number {
   const insertInstance = db.prepare("INSERT INTO instances (id, status, params, created_at) VALUES (?, 'queued', ?, ?)");
   const setStatus = db.prepare("UPDATE instances SET status = ? WHERE id = ?");
@@ -199,7 +199,7 @@ function rawInstances(db: Database, count: number): number {
   return (count * 1000) / (performance.now() - started);
 }
 
-/** The engine's two transactions per step.do, with raw bun:sqlite, in microseconds per step. */
+/** Runs the engine's two transactions per step.do with raw bun:sqlite and returns microseconds per step. */
 function rawSteps(db: Database, count: number): number {
   const readStep = db.prepare("SELECT status, output FROM steps WHERE instance = ? AND name = ?");
   const insertStep = db.prepare("INSERT INTO steps (instance, name, status, attempt_log, started_at) VALUES (?, ?, 'running', '[]', ?)");

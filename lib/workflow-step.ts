@@ -1,7 +1,7 @@
 // `WorkflowStep`, the `step` argument of a Workflow's `run(event, step)`,
 // and `WorkflowRun`, the state of one run of one instance.
 //
-// Every step call asks the engine (src/workflow.rs) first, in one
+// Every step call first calls the engine (src/workflow.rs), in one
 // synchronous napi call. A completed step returns its persisted result; a
 // step that must wait (sleep, retry delay, event) suspends the run: its
 // promise never settles, and the scheduler starts a new run, which replays

@@ -5,7 +5,7 @@
 //! # Execution model
 //!
 //! JavaScript runs an instance by calling the user's `run(event, step)` from
-//! the start, every time. Each step call asks this engine first: a step that
+//! the start, every time. Each step call first calls this engine: a step that
 //! completed before returns its persisted result without running its
 //! callback again, so a run that resumes after a restart replays the
 //! completed steps and continues at the first unfinished one. A step is
@@ -80,9 +80,8 @@ pub const DEFAULT_TIMEOUT_MS: i64 = 600_000;
 pub const DEFAULT_EVENT_TIMEOUT_MS: i64 = 24 * 3_600_000;
 
 /// Maximum length of an event type in characters.
-// NOTE: Cloudflare documents event types as short identifiers; the 100
-// character limit and the allowed characters (letters, digits, '-', '_',
-// '.') are bunflare's reading, not a published rule.
+// NOTE: the 100-character limit and the allowed characters (letters,
+// digits, '-', '_', '.') are bunflare's choice. Cloudflare publishes no rule.
 pub const MAX_EVENT_TYPE_LENGTH: usize = 100;
 
 /// An instance's status, spelled as `InstanceStatus.status` in production.
@@ -131,7 +130,7 @@ impl Status {
     }
 }
 
-/// How the delay grows between retries of a step.
+/// The growth of the delay between retries of a step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backoff {
@@ -379,7 +378,7 @@ struct ErrorRecord {
     message: String,
 }
 
-/// What JavaScript does after asking the engine about a step.
+/// The engine's decision about a step call, with the data JavaScript needs to act on it.
 #[napi(object)]
 #[derive(Default)]
 pub struct WorkflowStepOutcome {
@@ -415,7 +414,7 @@ impl WorkflowStepOutcome {
     }
 }
 
-/// What a run needs to start: its generation, params and creation time.
+/// The start of a run: its generation, params and creation time.
 #[napi(object)]
 pub struct WorkflowRunStart {
     pub generation: u32,

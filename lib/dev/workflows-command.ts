@@ -112,12 +112,14 @@ function iso(time: number | null | undefined): string | null {
   return time == null ? null : new Date(time).toISOString();
 }
 
-/** Shows a persisted value as JSON can, or says that it cannot. */
+/** Converts a persisted value into one JSON can show (Maps as objects, Sets as arrays), or a note with its size. */
 function printable(bytes: Buffer | null | undefined): unknown {
   if (!bytes) return null;
   try {
     const value = deserializeValue(bytes);
-    return value instanceof Map ? Object.fromEntries(value) : value instanceof Set ? [...value] : value;
+    if (value instanceof Map) return Object.fromEntries(value);
+    if (value instanceof Set) return [...value];
+    return value;
   } catch {
     return `<${bytes.length} bytes that cannot be shown>`;
   }
