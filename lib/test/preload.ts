@@ -9,6 +9,9 @@ import { log } from "../log.ts";
 
 registerCloudflareModules();
 
+// NOTE: Workflow bindings are in env, but no runner starts here, so the
+// instances a test creates stay queued.
+
 try {
   const config = loadConfig({ cwd: process.cwd() });
   replaceEnv(buildEnv(config, openStorage(config.persistTo)));
