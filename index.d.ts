@@ -325,6 +325,70 @@ export declare class Storage {
 /** In-memory copies of a data directory's databases, from `Storage.snapshot()`. */
 export declare class StorageSnapshot {}
 
+/** The Workflows engine of one data directory, shared by every Workflow binding and the runner. */
+export declare class WorkflowEngine {
+  /** Opens the Workflows of `storage`'s `data.sqlite`. */
+  constructor(storage: Storage)
+  /** Returns the prefix of this engine's scheduler keys (`<engine>:`); the rest is `<workflow>/<instance>`. */
+  get keyPrefix(): string
+  /** Creates a queued instance and schedules its first run. */
+  create(workflow: string, id: string, params: Buffer): void
+  /**
+   * Creates several instances in one transaction; each entry reports its
+   * id or its coded error, so one duplicate does not stop the others.
+   */
+  createBatch(workflow: string, items: Array<WorkflowBatchItem>, ids: Array<string>): Array<WorkflowBatchResult>
+  /** Returns whether the instance exists. */
+  exists(workflow: string, id: string): boolean
+  /** Returns the instance's status, output and error. */
+  status(workflow: string, id: string): WorkflowStatusRecord
+  /** Pauses the instance: at once when it is queued or waiting, at the next step boundary when it is running. */
+  pause(workflow: string, id: string): void
+  /** Resumes a paused instance; its next run replays the completed steps. */
+  resume(workflow: string, id: string): void
+  /** Terminates the instance; a run in progress stops at its next step call. */
+  terminate(workflow: string, id: string): void
+  /** Restarts the instance from the beginning: its steps are forgotten and it is queued again. */
+  restart(workflow: string, id: string): void
+  /** Stores an event for the instance and wakes it, so a wait for the type receives it. */
+  sendEvent(workflow: string, id: string, eventType: string, payload: Buffer): void
+  /**
+   * Schedules every instance of `workflow` that should be running, so
+   * their runs resume after a restart. Returns how many there are.
+   */
+  attach(workflow: string): number
+  /**
+   * Cancels the scheduler items of every instance of `workflow`, when its
+   * runner stops; `attach` schedules them again.
+   */
+  detach(workflow: string): void
+  /** Schedules an instance that is still active at its earliest pending step deadline, if any. */
+  rearm(workflow: string, id: string): void
+  /** Starts a run: returns its generation and params, or null when the instance should not run now. */
+  beginRun(workflow: string, id: string): WorkflowRunStart | null
+  /** Asks about a `step.do` before running it. */
+  stepDo(workflow: string, id: string, generation: number, name: string, count: number, config: WorkflowStepConfigInput): WorkflowStepOutcome
+  /**
+   * Records the end of an attempt: its output, or its error. On an error the
+   * engine decides whether the step retries (and when) or fails.
+   */
+  attemptEnd(workflow: string, id: string, generation: number, name: string, count: number, attempt: number, output: Buffer | undefined | null, errorName: string | undefined | null, errorMessage: string | undefined | null, nonRetryable: boolean, retryDelay?: string | undefined | null): WorkflowStepOutcome
+  /** Asks about a `step.sleep` (`duration`) or `step.sleepUntil` (`until`, ms since the epoch). */
+  stepSleep(workflow: string, id: string, generation: number, name: string, count: number, duration?: string | undefined | null, until?: number | undefined | null): WorkflowStepOutcome
+  /** Asks about a `step.waitForEvent`: returns the event once one of the type has arrived. */
+  stepWaitForEvent(workflow: string, id: string, generation: number, name: string, count: number, eventType: string, timeout?: string | undefined | null): WorkflowStepOutcome
+  /** Ends a run: `complete` with `output`, or `errored` with the error. Returns false for a stale run. */
+  finish(workflow: string, id: string, generation: number, output?: Buffer | undefined | null, errorName?: string | undefined | null, errorMessage?: string | undefined | null): boolean
+  /** Ends a run with an error that fails the instance at once (a result that cannot be serialized). */
+  fail(workflow: string, id: string, generation: number, errorName: string, errorMessage: string): boolean
+  /** Lists the instances of `workflow`, newest first. */
+  list(workflow: string): Array<WorkflowInstanceSummary>
+  /** Lists every Workflow name that has instances, with their count. */
+  workflows(): Array<WorkflowSummary>
+  /** Returns the steps of an instance in the order they first ran. */
+  steps(workflow: string, id: string): Array<WorkflowStepRecord>
+}
+
 /** Moves bunflare's clock forward by `ms` milliseconds and returns the new time. */
 export declare function advanceClock(ms: number): number
 
@@ -584,3 +648,100 @@ export declare function validateCron(expression: string): string | null
 
 /** Validates a Durable Object id string (64 hex digits). */
 export declare function validateDurableObjectId(id: string): void
+
+/** Returns why `name` is not a valid Workflow name, or null; the config loader reports it. */
+export declare function validateWorkflowName(name: string): string | null
+
+/** One instance of a `createBatch` call: its id, or the reason it was not created. */
+export interface WorkflowBatchItem {
+  id?: string
+  params: Buffer
+}
+
+export interface WorkflowBatchResult {
+  index: number
+  id: string
+  /** Null when created; otherwise the coded error, as `Error("<CODE>: <message>")` carries it. */
+  error?: string
+}
+
+/** One instance in a listing. */
+export interface WorkflowInstanceSummary {
+  id: string
+  status: string
+  createdAt: number
+  startedAt?: number
+  endedAt?: number
+}
+
+/** The start of a run: its generation, params and creation time. */
+export interface WorkflowRunStart {
+  generation: number
+  params: Buffer
+  /** Milliseconds since the epoch when the instance was created. */
+  createdAt: number
+}
+
+/** `InstanceStatus` before JavaScript deserializes `output`. */
+export interface WorkflowStatusRecord {
+  status: string
+  output?: Buffer
+  errorName?: string
+  errorMessage?: string
+}
+
+/** A step's config as `step.do` received it, each duration as text; absent fields take production's defaults. */
+export interface WorkflowStepConfigInput {
+  /** Whether `retries` was given at all. */
+  hasRetries: boolean
+  /** `retries.limit`; NaN when it was not a number. */
+  retriesLimit?: number
+  /** `retries.delay` as text (`"[dynamic]"` for a delay function). */
+  retriesDelay?: string
+  retriesBackoff?: string
+  timeout?: string
+}
+
+/** The engine's decision about a step call, with the data JavaScript needs to act on it. */
+export interface WorkflowStepOutcome {
+  /**
+   * `cached` (return `output`), `failed` (throw the error), `run` (run
+   * attempt `attempt`), `suspend` (wait for the scheduler), `stale` (the
+   * run was terminated or restarted: stop) or `fatal` (the instance has
+   * errored with the error).
+   */
+  action: string
+  output?: Buffer
+  errorName?: string
+  errorMessage?: string
+  attempt: number
+  /** When the attempt times out, in milliseconds on bunflare's clock. */
+  deadline?: number
+  timeoutMs?: number
+  /** `waitForEvent`: the event's type and timestamp in milliseconds. */
+  eventType?: string
+  eventTimestamp?: number
+}
+
+/** One step of an instance, for `describe`. */
+export interface WorkflowStepRecord {
+  /** `do`, `sleep` or `waitForEvent`. */
+  kind: string
+  name: string
+  count: number
+  status: string
+  startedAt: number
+  endedAt?: number
+  wakeAt?: number
+  /** The attempts as JSON: `[{attempt, start, end, error}]`. */
+  attempts: string
+  output?: Buffer
+  errorName?: string
+  errorMessage?: string
+}
+
+/** A Workflow name and how many instances it has in local state. */
+export interface WorkflowSummary {
+  workflow: string
+  instances: number
+}

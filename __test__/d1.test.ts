@@ -639,6 +639,7 @@ describe("d1 command", () => {
       services: [],
       queueProducers: [],
       queueConsumers: [],
+      workflows: [],
       assets: null,
       r2Buckets: [],
       d1Databases: [

@@ -29,6 +29,7 @@ function setup() {
     services: [],
     queueProducers: [],
     queueConsumers: [],
+    workflows: [],
     assets: null,
     durableObjects: [],
     migrations: [],

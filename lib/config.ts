@@ -100,6 +100,18 @@ export interface R2BucketBinding {
   bucketName: string;
 }
 
+/**
+ * A `workflows` entry: `env[binding]` creates and finds instances of the
+ * Workflow `name`, whose class `className` is exported by this Worker, or
+ * by the Worker `scriptName` when set.
+ */
+export interface WorkflowBinding {
+  binding: string;
+  name: string;
+  className: string;
+  scriptName: string | null;
+}
+
 /** The `build` section: a command run before the Worker loads and before each reload. */
 export interface BuildConfig {
   command: string;
@@ -144,6 +156,7 @@ export interface WorkerConfig {
   /** `images`; absent or null when the config has none. */
   images?: ImagesBinding | null;
   r2Buckets: R2BucketBinding[];
+  workflows: WorkflowBinding[];
   build: BuildConfig | null;
   /** `triggers.crons`, each checked by the native cron parser. */
   crons: string[];

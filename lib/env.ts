@@ -5,7 +5,7 @@
 // and every handler receive that same object, so a reload refills it in place
 // instead of replacing it; module-level references stay valid.
 
-import type { QueueBroker, Storage } from "../index.js";
+import type { QueueBroker, Storage, WorkflowEngine } from "../index.js";
 import type { WorkerConfig } from "./config.ts";
 import { native } from "./native.ts";
 import { createKVNamespace } from "./bindings/kv.ts";
@@ -17,6 +17,7 @@ import { createQueue } from "./bindings/queue.ts";
 import { applyDurableObjectMigrations, createDurableObjectNamespace } from "./bindings/durable-object.ts";
 import { createImagesBinding } from "./bindings/images.ts";
 import { createR2Bucket } from "./bindings/r2.ts";
+import { createWorkflow } from "./bindings/workflow.ts";
 import { log } from "./log.ts";
 
 /** The process-wide `env` object, shared by `cloudflare:workers` and every handler. */
@@ -29,6 +30,9 @@ const openStores = new Map<string, Storage>();
 
 /** One queue engine per storage, shared by producers, consumers, the pull endpoints and the CLI. */
 const brokers = new WeakMap<Storage, QueueBroker>();
+
+/** One Workflows engine per storage, shared by the bindings, the runners and the CLI. */
+const workflowEngines = new WeakMap<Storage, WorkflowEngine>();
 
 /** Binding types already warned about, so each unsupported type is reported once per process. */
 const warnedBindingTypes = new Set<string>();
@@ -55,11 +59,21 @@ export function queueBroker(storage: Storage): QueueBroker {
   return broker;
 }
 
+/** Returns the Workflows engine of `storage`, creating it on first use. */
+export function workflowEngine(storage: Storage): WorkflowEngine {
+  let engine = workflowEngines.get(storage);
+  if (!engine) {
+    engine = new native.WorkflowEngine(storage);
+    workflowEngines.set(storage, engine);
+  }
+  return engine;
+}
+
 /**
  * Builds a fresh env object: vars as given (JSON values keep their type),
- * then KV, D1, R2, queue producer, assets, service, Images and Durable
- * Object bindings (after applying `migrations`). Unsupported binding types
- * log one warning each and are left out instead of failing the start.
+ * then KV, D1, R2, queue producer, Workflow, assets, service, Images and
+ * Durable Object bindings (after applying `migrations`). Unsupported binding
+ * types log one warning each and are left out instead of failing the start.
  * Service bindings and Durable Object bindings with another Worker's
  * `script_name` need the `registry` of running Workers; without one they are
  * left out.
@@ -133,6 +147,11 @@ export function buildEnv(config: WorkerConfig, storage: Storage, registry?: Work
 
   for (const bucket of config.r2Buckets) {
     env[bucket.binding] = createR2Bucket(storage, bucket.bucketName);
+  }
+
+  // The binding only talks to the engine; the Worker that exports the class runs the instances.
+  for (const workflow of config.workflows) {
+    env[workflow.binding] = createWorkflow(workflowEngine(storage), workflow.name);
   }
 
   for (const key of config.unsupportedBindings) {

@@ -11,6 +11,7 @@ import { trackWaitUntil } from "./execution-context.ts";
 import { RpcTarget } from "./rpc.ts";
 import { installWebSocketGlobals } from "./websocket.ts";
 import type { DurableObjectState } from "./durable-object/instance.ts";
+import { WorkflowStep } from "./workflow-step.ts";
 
 export { RpcTarget };
 
@@ -33,6 +34,9 @@ export class WorkerEntrypoint<Env = Record<string, unknown>, Props = unknown> {
   }
 }
 
+/** Marks a class as a `WorkflowEntrypoint` subclass, so the runtime does not treat it as an RPC entrypoint. */
+export const WORKFLOW_ENTRYPOINT_BRAND = Symbol.for("bunflare.WorkflowEntrypoint");
+
 /** Base class of a Durable Object; the runtime constructs it with `(state, env)`. */
 export class DurableObject<Env = Record<string, unknown>> {
   protected ctx: DurableObjectState;
@@ -44,8 +48,10 @@ export class DurableObject<Env = Record<string, unknown>> {
   }
 }
 
-/** Base class of a Workflow; the runtime constructs it with `(ctx, env)` and calls `run(event, step)`. */
+/** Base class of a Workflow; the runner constructs it with `(ctx, env)` and calls `run(event, step)`. */
 export class WorkflowEntrypoint<Env = Record<string, unknown>> {
+  static readonly [WORKFLOW_ENTRYPOINT_BRAND] = true;
+
   protected ctx: ExecutionContextLike;
   protected env: Env;
 
@@ -127,6 +133,7 @@ export function registerCloudflareModules(): void {
           DurableObject,
           WorkerEntrypoint,
           WorkflowEntrypoint,
+          WorkflowStep,
           RpcTarget,
           env: workerEnv,
           exports: workerExports,

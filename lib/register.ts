@@ -21,9 +21,10 @@ import { plugin } from "bun";
 import { readFileSync } from "node:fs";
 import { extname } from "node:path";
 import { ConfigError, loadConfig, logSecretSources } from "./config.ts";
-import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
+import { buildEnv, openStorage, queueBroker, replaceEnv, workflowEngine } from "./env.ts";
 import { startCronTriggers } from "./cron.ts";
 import { startQueueConsumers } from "./queue-consumer.ts";
+import { startWorkflows } from "./workflow-runner.ts";
 import { registerCloudflareModules } from "./plugin.ts";
 import { WorkerRuntime } from "./runtime.ts";
 import { createRequestHandler, serveWorker, upgradingFetch, websocketHandlers } from "./dev/server.ts";
@@ -93,6 +94,7 @@ function registerEntry(): void {
     const broker = queueBroker(storage);
     startQueueConsumers(runtime, broker, config.queueConsumers);
     startCronTriggers(runtime, config.crons);
+    startWorkflows(runtime, workflowEngine(storage), config.workflows);
     const handler = createRequestHandler(runtime, { broker, scheduled: (cron, time) => runtime.scheduled(cron, time) });
     const exported = namespace.default as Record<string, unknown> | undefined;
 

@@ -4,11 +4,12 @@
 
 import { basename, dirname, resolve } from "node:path";
 import { ConfigError, loadConfig, runBuild, type WorkerConfig } from "./config.ts";
-import { buildEnv, openStorage, queueBroker, replaceEnv } from "./env.ts";
+import { buildEnv, openStorage, queueBroker, replaceEnv, workflowEngine } from "./env.ts";
 import { checkWorkerReferences, WorkerInstance, WorkerRegistry } from "./workers.ts";
 import { applyDurableObjectMigrations } from "./bindings/durable-object.ts";
 import { startCronTriggers } from "./cron.ts";
 import { startQueueConsumers } from "./queue-consumer.ts";
+import { startWorkflows } from "./workflow-runner.ts";
 import { waitUntilSettled } from "./execution-context.ts";
 import { WorkerRuntime, type ScheduledResult } from "./runtime.ts";
 import { createRequestHandler, serveWorker, type WorkerServer } from "./dev/server.ts";
@@ -132,6 +133,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
   for (const instance of instances) {
     if (!instance.runtime) continue;
     stopTimers.push(startQueueConsumers(instance.runtime, broker, instance.config.queueConsumers));
+    stopTimers.push(startWorkflows(instance.runtime, workflowEngine(storage), workflowsOf(instance.config, configs)));
     if (options.crons !== false) stopTimers.push(startCronTriggers(instance.runtime, instance.config.crons));
   }
 
@@ -213,6 +215,13 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
       await server.stop(true);
     },
   };
+}
+
+/** Returns the Workflows whose class `config`'s Worker exports, from its own config and the other Workers' `script_name` entries. */
+function workflowsOf(config: WorkerConfig, configs: WorkerConfig[]): WorkerConfig["workflows"] {
+  const own = config.workflows.filter((workflow) => workflow.scriptName === null || workflow.scriptName === config.name);
+  const bound = configs.flatMap((other) => other.workflows.filter((workflow) => workflow.scriptName === config.name && other !== config));
+  return [...own, ...bound.map((workflow) => ({ ...workflow, scriptName: null }))];
 }
 
 function resolveConfigs(options: StartWorkerOptions, cwd: string): WorkerConfig[] {

@@ -16,3 +16,4 @@ pub mod queue;
 pub mod scheduler;
 pub mod r2;
 pub mod storage;
+pub mod workflow;

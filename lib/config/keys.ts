@@ -118,7 +118,6 @@ export const TOP_LEVEL_ONLY_KEYS: ReadonlySet<string> = new Set([
 
 /** Keys that declare bindings or Worker features bunflare does not provide yet. */
 export const UNSUPPORTED_BINDING_KEYS: readonly string[] = [
-  "workflows",
   "containers",
   "send_email",
   "vectorize",

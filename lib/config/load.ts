@@ -17,6 +17,7 @@ import type {
   ServiceBinding,
   QueueConsumerConfig,
   QueueProducerBinding,
+  WorkflowBinding,
   WorkerConfig,
 } from "../config.ts";
 import { loadLocalSecrets } from "./dotenv.ts";
@@ -93,6 +94,7 @@ export function loadConfig(options: LoadConfigOptions = {}): WorkerConfig {
     migrations: Array.isArray(raw.migrations) ? (raw.migrations as DurableObjectMigration[]) : [],
     images: resolveImages(raw),
     r2Buckets: resolveR2Buckets(raw),
+    workflows: resolveWorkflows(raw),
     build,
     crons: (isPlainObject(raw.triggers) ? (raw.triggers.crons as string[] | undefined) : undefined) ?? [],
     persistTo: resolvePersistTo(cwd, rootDir, options.persistTo),
@@ -127,6 +129,7 @@ function configWithoutFile(cwd: string, envName: string | null, options: LoadCon
     migrations: [],
     images: null,
     r2Buckets: [],
+    workflows: [],
     build: null,
     crons: [],
     persistTo: resolvePersistTo(cwd, cwd, options.persistTo),
@@ -274,6 +277,16 @@ function resolveDurableObjects(raw: Record<string, unknown>): DurableObjectBindi
     binding: entry.name!,
     className: entry.class_name!,
     scriptName: entry.script_name ?? null,
+  }));
+}
+
+function resolveWorkflows(raw: Record<string, unknown>): WorkflowBinding[] {
+  const entries = Array.isArray(raw.workflows) ? (raw.workflows as Record<string, unknown>[]) : [];
+  return entries.map((entry) => ({
+    binding: entry.binding as string,
+    name: entry.name as string,
+    className: entry.class_name as string,
+    scriptName: typeof entry.script_name === "string" ? entry.script_name : null,
   }));
 }
 

@@ -115,6 +115,7 @@ export function checkSection(check: ConfigChecker, section: Record<string, unkno
   if (check.optionalObject(at("images"), section.images) && section.images !== undefined) {
     check.requiredString(at("images", "binding"), section.images.binding);
   }
+  checkWorkflows(check, at("workflows"), section.workflows);
 
   if (check.optionalObject(at("triggers"), section.triggers) && section.triggers !== undefined) {
     const crons = section.triggers.crons;
@@ -259,6 +260,19 @@ function checkR2Buckets(check: ConfigChecker, path: KeyPath, value: unknown): vo
     for (const key of ["bucket_name", "preview_bucket_name", "jurisdiction"]) {
       check.optionalString([...path, index, key], entry[key]);
     }
+  }
+}
+
+/** Checks `workflows` entries; the Workflow name follows production's rules, checked by the engine. */
+function checkWorkflows(check: ConfigChecker, path: KeyPath, value: unknown): void {
+  for (const [index, entry] of bindingEntries(check, path, value)) {
+    check.requiredString([...path, index, "binding"], entry.binding);
+    if (check.requiredString([...path, index, "name"], entry.name) && typeof entry.name === "string") {
+      const reason = native.validateWorkflowName(entry.name);
+      if (reason !== null) check.fail([...path, index, "name"], reason);
+    }
+    check.requiredString([...path, index, "class_name"], entry.class_name);
+    check.optionalString([...path, index, "script_name"], entry.script_name);
   }
 }
 

@@ -13,6 +13,7 @@ import { runCacheCommand } from "./cache-command.ts";
 import { loadProjectConfig, PROJECT_CONFIG_FILE } from "./project-config.ts";
 import { runQueuesCommand } from "./queues-command.ts";
 import { runR2Command } from "./r2-command.ts";
+import { runWorkflowsCommand } from "./workflows-command.ts";
 import { describeError } from "../execution-context.ts";
 import { log, setLogLevel } from "../log.ts";
 
@@ -25,6 +26,7 @@ Commands:
   bunflare cache  Purge the local Cache API storage
   bunflare queues Work with local queues
   bunflare r2     Work with local R2 objects
+  bunflare workflows Work with local Workflow instances
 
 Options:
   -h, --help      Show help for bunflare or a command
@@ -96,6 +98,8 @@ export async function main(argv: string[]): Promise<number> {
       return await delegate(rest, runQueuesCommand);
     case "r2":
       return await delegate(rest, runR2Command);
+    case "workflows":
+      return await delegate(rest, runWorkflowsCommand);
     default:
       throw new UsageError(`Unknown command "${command}". Run "bunflare --help" for the list of commands.`);
   }
@@ -146,6 +150,9 @@ async function dev(args: string[]): Promise<number> {
   if (others.length > 0) console.log(`Also running, through service bindings: ${others.join(", ")}`);
   for (const consumer of handle.config.queueConsumers) {
     console.log(`Consuming queue "${consumer.queue}" (${consumer.type === "http_pull" ? "pull" : "push"})`);
+  }
+  for (const workflow of handle.config.workflows) {
+    console.log(`Running workflow "${workflow.name}" (class ${workflow.className}${workflow.scriptName ? ` in ${workflow.scriptName}` : ""})`);
   }
   if (handle.config.crons.length > 0) {
     const state = values["no-crons"] ? "not scheduled (--no-crons)" : "scheduled";
@@ -232,6 +239,7 @@ function printBindings(config: WorkerConfig): void {
   for (const object of config.durableObjects) rows.push([`env.${object.binding} (${object.className})`, "Durable Object"]);
   if (config.images) rows.push([`env.${config.images.binding}`, "Images"]);
   for (const bucket of config.r2Buckets) rows.push([`env.${bucket.binding} (${bucket.bucketName})`, "R2 Bucket"]);
+  for (const workflow of config.workflows) rows.push([`env.${workflow.binding} (${workflow.name})`, "Workflow"]);
   for (const [name, value] of Object.entries(config.vars)) {
     const displayValue = config.secretNames.includes(name) ? '"(hidden)"' : truncate(JSON.stringify(value), 40);
     rows.push([`env.${name} (${displayValue})`, "Environment Variable"]);

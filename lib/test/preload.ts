@@ -28,6 +28,9 @@ const TEST_FILE = /[._](test|spec)\.[cm]?[jt]sx?$/;
 /** The global function each test file calls first, through the line `onLoad` adds. */
 const FILE_STARTED = Symbol.for("bunflare.testFileStarted");
 
+// NOTE: Workflow bindings are in env, but no runner starts here, so the
+// instances a test creates stay queued.
+
 const LOADERS: Record<string, "ts" | "tsx" | "js" | "jsx"> = {
   ".ts": "ts", ".mts": "ts", ".cts": "ts", ".tsx": "tsx", ".js": "js", ".mjs": "js", ".cjs": "js", ".jsx": "jsx",
 };

@@ -119,4 +119,57 @@ pub const MIGRATIONS: &[&str] = &[
         md5 TEXT NOT NULL,
         PRIMARY KEY (bucket, upload_id, part_number)
     );",
+    // Workflows (src/workflow.rs). `workflow_instances` has one row per
+    // instance; `generation` grows on terminate and restart so a stopped
+    // run's calls change nothing, and `steps` counts the step rows for the
+    // step limit. `workflow_steps` holds each step by kind,
+    // name and occurrence (`count`), with its persisted result (`output`,
+    // serialized by JavaScript), its attempts as JSON and `wake_at`, the
+    // deadline (ms) of a sleep, retry, attempt timeout or event timeout.
+    // `workflow_events` buffers sent events until a wait takes them.
+    "CREATE TABLE workflow_instances (
+        workflow TEXT NOT NULL,
+        id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        generation INTEGER NOT NULL,
+        steps INTEGER NOT NULL,
+        params BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        started_at INTEGER,
+        ended_at INTEGER,
+        output BLOB,
+        error_name TEXT,
+        error_message TEXT,
+        UNIQUE (workflow, id)
+    );
+    CREATE INDEX workflow_instances_status ON workflow_instances (workflow, status);
+    CREATE TABLE workflow_steps (
+        workflow TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        name TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        config TEXT,
+        attempts INTEGER NOT NULL,
+        attempt_log TEXT NOT NULL,
+        started_at INTEGER NOT NULL,
+        ended_at INTEGER,
+        wake_at INTEGER,
+        output BLOB,
+        error_name TEXT,
+        error_message TEXT,
+        event_type TEXT,
+        event_timestamp INTEGER,
+        UNIQUE (workflow, instance, kind, name, count)
+    );
+    CREATE TABLE workflow_events (
+        seq INTEGER PRIMARY KEY,
+        workflow TEXT NOT NULL,
+        instance TEXT NOT NULL,
+        type TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        timestamp INTEGER NOT NULL
+    );
+    CREATE INDEX workflow_events_instance ON workflow_events (workflow, instance, type, seq);",
 ];

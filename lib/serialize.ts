@@ -1,0 +1,19 @@
+// The structured clone serializer for values that bunflare persists or
+// passes between runs: Workflow params, step results and event payloads.
+//
+// It accepts what production's storage and RPC accept (plain objects,
+// arrays, Date, Map, Set, RegExp, ArrayBuffer views, errors, BigInt…) and
+// rejects functions and symbols with a `DataCloneError`, as production does.
+// Keeping it in one module lets the Durable Object serializer share it.
+
+import { deserialize, serialize } from "bun:jsc";
+
+/** Serializes `value` with the structured clone algorithm; throws a `DataCloneError` for what cannot be cloned. */
+export function serializeValue(value: unknown): Buffer {
+  return serialize(value, { binaryType: "nodebuffer" }) as Buffer;
+}
+
+/** Reads a value written by `serializeValue`. */
+export function deserializeValue<T = unknown>(bytes: Uint8Array): T {
+  return deserialize(bytes) as T;
+}
