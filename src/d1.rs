@@ -501,6 +501,15 @@ fn run_statement(
         counters.may_write = true;
     }
 
+    counters.rows_read += write_result_rows(out, &mut statement)?;
+    out.push(']');
+    Ok(())
+}
+
+/// Steps `statement` and appends `{"columns":[…],"rows":[…` (the rows array
+/// left open) to `out`. Returns the rows read: the larger of rows returned
+/// and SQLite's full-scan steps. D1 and Durable Object SQL share it.
+pub(crate) fn write_result_rows(out: &mut String, statement: &mut rusqlite::Statement<'_>) -> rusqlite::Result<u64> {
     out.push_str("{\"columns\":[");
     for (index, name) in statement.column_names().into_iter().enumerate() {
         if index > 0 {
@@ -530,11 +539,9 @@ fn run_statement(
             returned += 1;
         }
     }
-    out.push(']');
 
     let scanned = statement.get_status(StatementStatus::FullscanStep).max(0) as u64;
-    counters.rows_read += returned.max(scanned);
-    Ok(())
+    Ok(returned.max(scanned))
 }
 
 /// Runs SQL that contains several statements, in one transaction unless the

@@ -2,9 +2,9 @@
 //! restrictions: no transaction statements and no access to `_cf_` tables.
 
 use super::DoError;
-use crate::d1::{parse_params, split_statements, write_json_string, write_json_value};
+use crate::d1::{parse_params, split_statements, write_result_rows};
 use rusqlite::hooks::{AuthAction, AuthContext, Authorization};
-use rusqlite::{Connection, StatementStatus};
+use rusqlite::Connection;
 use std::cell::{Cell, RefCell};
 
 thread_local! {
@@ -142,43 +142,13 @@ fn run(
     result: &mut SqlResult,
 ) -> Result<(), DoError> {
     let changes_before = connection.total_changes();
-    let out = &mut result.json;
-    out.push_str("{\"columns\":[");
-    for (index, name) in statement.column_names().enumerate() {
-        if index > 0 {
-            out.push(',');
-        }
-        write_json_string(out, name);
-    }
-    out.push_str("],\"rows\":[");
-
-    let column_count = statement.column_count();
-    statement.reset_status(StatementStatus::FullscanStep);
-    let mut returned: u64 = 0;
-    {
-        let mut rows = statement.raw_query();
-        while let Some(row) = rows.next()? {
-            if returned > 0 {
-                out.push(',');
-            }
-            out.push('[');
-            for column in 0..column_count {
-                if column > 0 {
-                    out.push(',');
-                }
-                write_json_value(out, row.get_ref(column)?);
-            }
-            out.push(']');
-            returned += 1;
-        }
-    }
-    out.push_str("]}");
+    let rows_read = write_result_rows(&mut result.json, statement)?;
+    result.json.push_str("]}");
 
     // NOTE: production counts rows read per row scanned and rows written per
     // table and index row. Here rowsRead is the larger of rows returned and
     // full-scan steps, and rowsWritten counts changed rows.
-    let scanned = statement.get_status(StatementStatus::FullscanStep).max(0) as u64;
-    result.rows_read += returned.max(scanned);
+    result.rows_read += rows_read;
     result.rows_written += connection.total_changes() - changes_before;
     Ok(())
 }
