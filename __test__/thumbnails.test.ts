@@ -1,28 +1,34 @@
-// The thumbnails example Worker (examples/thumbnails), driven through its
-// fetch handler over a KV namespace seeded with the sample photographs.
+// The thumbnails example (examples/thumbnails) under its own wrangler.jsonc:
+// its seed script uploads the sample photographs to the R2 bucket through
+// `bunflare r2 object put`, then the Worker serves them through env.IMAGES.
 
-import { beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import worker, { type Env } from "../examples/thumbnails/src/index.ts";
 import { createImagesBinding } from "../lib/bindings/images.ts";
-import { createKVNamespace } from "../lib/bindings/kv.ts";
-import { native } from "../lib/native.ts";
+import { startWorker, type WorkerHandle } from "../lib/worker.ts";
+import { ROOT } from "./fixtures.ts";
 
-const SAMPLES = process.env.BUNFLARE_SAMPLE_IMAGES ?? join(import.meta.dir, "..", "..", "shared", "data", "images");
+const EXAMPLE = join(ROOT, "examples", "thumbnails");
+const SAMPLES = process.env.BUNFLARE_SAMPLE_IMAGES ?? join(ROOT, "..", "shared", "data", "images");
 const images = createImagesBinding();
-let env: Env;
+let handle: WorkerHandle;
 
 beforeAll(async () => {
-  const storage = native.Storage.open(mkdtempSync(join(tmpdir(), "bunflare-thumbnails-")));
-  const photos = createKVNamespace(storage, "PHOTOS");
-  for (const name of readdirSync(SAMPLES)) await photos.put(name, readFileSync(join(SAMPLES, name)));
-  env = { PHOTOS: photos, IMAGES: images } as unknown as Env;
+  const persistTo = mkdtempSync(join(tmpdir(), "bunflare-thumbnails-"));
+  const seed = Bun.spawnSync(["bun", join(EXAMPLE, "seed.ts"), SAMPLES, "--persist-to", persistTo], { cwd: EXAMPLE });
+  if (!seed.success) throw new Error(`seed.ts failed: ${seed.stderr.toString()}`);
+
+  handle = await startWorker({ cwd: EXAMPLE, persistTo });
+});
+
+afterAll(async () => {
+  await handle.stop();
 });
 
 function get(path: string, headers: Record<string, string> = {}): Promise<Response> {
-  return worker.fetch(new Request(`http://thumbnails.test${path}`, { headers }), env);
+  return handle.fetch(path, { headers });
 }
 
 describe("thumbnails example", () => {
@@ -70,9 +76,34 @@ describe("thumbnails example", () => {
     expect((await original.arrayBuffer()).byteLength).toBe(readFileSync(join(SAMPLES, "rocket.jpg")).byteLength);
   });
 
+  test("seed uploads every sample", async () => {
+    const html = await (await get("/")).text();
+    for (const name of readdirSync(SAMPLES)) expect(html).toContain(`<img src="/thumb/${encodeURIComponent(name)}"`);
+  });
+
+  test("original keeps stored metadata", async () => {
+    const original = await get("/photos/astronaut.png");
+    expect(original.headers.get("content-type")).toBe("image/png");
+    expect(original.headers.get("etag")).toMatch(/^"[0-9a-f]{32}"$/);
+  });
+
+  test("put stores photo in R2", async () => {
+    const bytes = readFileSync(join(SAMPLES, "logo.png"));
+    const put = await handle.fetch("/photos/uploads/logo-copy.png", { method: "PUT", body: bytes });
+    expect(put.status).toBe(201);
+
+    const original = await get("/photos/uploads/logo-copy.png");
+    expect(original.headers.get("content-type")).toBe("image/png");
+    expect((await original.arrayBuffer()).byteLength).toBe(bytes.byteLength);
+
+    const thumb = await get("/thumb/uploads/logo-copy.png?width=64&height=48&format=png");
+    expect(await images.info(thumb.body!)).toMatchObject({ format: "image/png", width: 64, height: 48 });
+  });
+
   test("put rejects non-image", async () => {
-    const response = await worker.fetch(new Request("http://thumbnails.test/photos/note.txt", { method: "PUT", body: "hello" }), env);
+    const response = await handle.fetch("/photos/note.txt", { method: "PUT", body: "hello" });
     expect(response.status).toBe(415);
     expect(await response.text()).toBe("IMAGES_INFO_ERROR 9412: The requested file is not an image\n");
+    expect((await get("/photos/note.txt")).status).toBe(404);
   });
 });

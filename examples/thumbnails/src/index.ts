@@ -1,17 +1,17 @@
-// A Worker that serves thumbnails of the photos stored in the PHOTOS KV
-// namespace, resized and re-encoded by the Images binding.
+// A Worker that serves thumbnails of the photos stored in the PHOTOS R2
+// bucket, resized and re-encoded by the Images binding.
 //
 //   GET /                          an HTML gallery of every photo's thumbnail
 //   GET /thumb/<name>?width=&height=&fit=&format=&quality=
 //                                  a thumbnail (default 200x200, fit cover, WebP or JPEG by Accept)
 //   GET /info/<name>               the photo's format, size and dimensions as JSON
-//   GET /photos/<name>             the original bytes
+//   GET /photos/<name>             the original bytes, with their stored Content-Type and ETag
 //   PUT /photos/<name>             store a photo (rejected unless the Images binding can read it)
 
-import type { ImagesBinding, KVNamespace } from "@cloudflare/workers-types/index.ts";
+import type { ImagesBinding, R2Bucket } from "@cloudflare/workers-types/index.ts";
 
 export interface Env {
-  PHOTOS: KVNamespace;
+  PHOTOS: R2Bucket;
   IMAGES: ImagesBinding;
 }
 
@@ -41,9 +41,9 @@ export default {
 };
 
 async function gallery(env: Env): Promise<Response> {
-  const { keys } = await env.PHOTOS.list();
-  const items = keys
-    .map(({ name }) => {
+  const names = await listPhotoNames(env);
+  const items = names
+    .map((name) => {
       const path = encodeURIComponent(name);
       return `<figure><a href="/photos/${path}"><img src="/thumb/${path}" width="${DEFAULT_SIZE}" height="${DEFAULT_SIZE}" alt=""></a><figcaption>${escapeHtml(name)}</figcaption></figure>`;
     })
@@ -55,7 +55,7 @@ ${items || "<p>No photos yet: PUT one to /photos/&lt;name&gt;.</p>"}`;
 }
 
 async function thumbnail(env: Env, name: string, query: URLSearchParams, accept: string): Promise<Response> {
-  const photo = await env.PHOTOS.get(name, "stream");
+  const photo = await env.PHOTOS.get(name);
   if (!photo) return new Response(`No photo named ${name}\n`, { status: 404 });
 
   const width = Number(query.get("width") ?? DEFAULT_SIZE);
@@ -71,7 +71,7 @@ async function thumbnail(env: Env, name: string, query: URLSearchParams, accept:
   if (!format) return new Response(`Unknown format ${requested}; use webp, jpeg or png\n`, { status: 400 });
 
   try {
-    const result = await env.IMAGES.input(photo)
+    const result = await env.IMAGES.input(photo.body)
       .transform({ width, height, fit: fit as "cover" })
       .output({ format, quality });
     // workers-types' Response and the global one differ only in types.
@@ -84,27 +84,43 @@ async function thumbnail(env: Env, name: string, query: URLSearchParams, accept:
 }
 
 async function info(env: Env, name: string): Promise<Response> {
-  const photo = await env.PHOTOS.get(name, "stream");
+  const photo = await env.PHOTOS.get(name);
   if (!photo) return new Response(`No photo named ${name}\n`, { status: 404 });
-  return Response.json(await env.IMAGES.info(photo));
+  return Response.json(await env.IMAGES.info(photo.body));
 }
 
 async function original(env: Env, name: string): Promise<Response> {
-  const photo = await env.PHOTOS.get(name, "arrayBuffer");
+  const photo = await env.PHOTOS.get(name);
   if (!photo) return new Response(`No photo named ${name}\n`, { status: 404 });
-  const { format } = await env.IMAGES.info(streamOf(photo));
-  return new Response(photo, { headers: { "content-type": format } });
+
+  // writeHttpMetadata copies the Content-Type that PUT or the CLI stored.
+  const headers = new Headers({ etag: photo.httpEtag });
+  photo.writeHttpMetadata(headers as unknown as Parameters<typeof photo.writeHttpMetadata>[0]);
+  return new Response(photo.body as unknown as ReadableStream, { headers });
 }
 
 async function store(env: Env, name: string, request: Request): Promise<Response> {
   const bytes = await request.arrayBuffer();
+  let format: string;
   try {
-    await env.IMAGES.info(streamOf(bytes));
+    ({ format } = await env.IMAGES.info(streamOf(bytes)));
   } catch (error) {
     return new Response(`${(error as Error).message}\n`, { status: 415 });
   }
-  await env.PHOTOS.put(name, bytes);
+  await env.PHOTOS.put(name, bytes, { httpMetadata: { contentType: format } });
   return new Response(null, { status: 201 });
+}
+
+/** Returns every key in the bucket, following the list cursor past the first page of 1,000. */
+async function listPhotoNames(env: Env): Promise<string[]> {
+  const names: string[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await env.PHOTOS.list({ cursor });
+    names.push(...page.objects.map((object) => object.key));
+    cursor = page.truncated ? page.cursor : undefined;
+  } while (cursor);
+  return names;
 }
 
 /** The stream type the Images binding takes, as workers-types declares it. */
