@@ -1,14 +1,17 @@
 import { Database } from "bun:sqlite";
-import { expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createD1Database } from "../lib/bindings/d1.ts";
 import { createKVNamespace } from "../lib/bindings/kv.ts";
 import { native } from "../lib/native.ts";
+import { CLI, fetchWhenListening, freePort, killChildren, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
 
 const WRITER = join(import.meta.dir, "fixtures", "kv-writer.ts");
 const D1_WRITER = join(import.meta.dir, "fixtures", "d1-writer.ts");
+
+afterEach(killChildren);
 
 function tempDir(): string {
   return mkdtempSync(join(tmpdir(), "bunflare-durability-"));
@@ -204,3 +207,70 @@ test("D1 write waits out another process's long lock", async () => {
   const sources = await db.prepare("SELECT source FROM events ORDER BY source").raw<[string]>();
   expect(sources).toEqual([["binding"], ["holder"]]);
 }, 20_000);
+
+/** A Durable Object whose `/put` stores a key without awaiting it, so only the output gate delays the response. */
+const DO_WRITER = `import { DurableObject } from "cloudflare:workers";
+export class Writer extends DurableObject {
+  async fetch(request) {
+    const url = new URL(request.url);
+    if (url.pathname === "/put") {
+      const key = url.searchParams.get("key");
+      this.ctx.storage.put(key, "value of " + key);
+      return new Response("ok");
+    }
+    const keys = await request.json();
+    const stored = [];
+    for (let start = 0; start < keys.length; start += 128) {
+      for (const [key, value] of await this.ctx.storage.get(keys.slice(start, start + 128))) {
+        if (value === "value of " + key) stored.push(key);
+      }
+    }
+    return Response.json(stored);
+  }
+}
+export default { fetch(request, env) { return env.WRITER.getByName("one").fetch(request); } };`;
+
+for (const backend of ["new_classes", "new_sqlite_classes"]) {
+  test(`killed Durable Object keeps acknowledged puts (${backend})`, async () => {
+    const dir = workerDir({
+      "wrangler.jsonc": wranglerConfig({
+        durable_objects: { bindings: [{ name: "WRITER", class_name: "Writer" }] },
+        migrations: [{ tag: "v1", [backend]: ["Writer"] }],
+      }),
+      "src/index.ts": DO_WRITER,
+    });
+    const port = freePort();
+    const server = spawnBun([CLI, "dev", "--port", String(port)], dir);
+    await server.waitFor(/Ready on/);
+    await fetchWhenListening(`http://127.0.0.1:${port}/put?key=first`);
+
+    // Four clients write until a few hundred puts are acknowledged; then the
+    // server is killed mid-stream, with requests still in flight.
+    const acknowledged: string[] = ["first"];
+    const clients = Array.from({ length: 4 }, async (_, client) => {
+      for (let index = 0; ; index++) {
+        const key = `client${client}-${index}`;
+        try {
+          const response = await fetch(`http://127.0.0.1:${port}/put?key=${key}`);
+          if ((await response.text()) === "ok") acknowledged.push(key);
+        } catch {
+          return;
+        }
+      }
+    });
+    while (acknowledged.length < 300) await Bun.sleep(1);
+    server.process.kill("SIGKILL");
+    await server.process.exited;
+    await Promise.all(clients);
+
+    const restartedPort = freePort();
+    const restarted = spawnBun([CLI, "dev", "--port", String(restartedPort)], dir);
+    await restarted.waitFor(/Ready on/);
+    const response = await fetchWhenListening(`http://127.0.0.1:${restartedPort}/get`, {
+      method: "POST",
+      body: JSON.stringify(acknowledged),
+    });
+    const stored = new Set((await response.json()) as string[]);
+    expect(acknowledged.filter((key) => !stored.has(key))).toEqual([]);
+  });
+}

@@ -445,6 +445,13 @@ describe("storage", () => {
     expect(await run(stub, `return [...(await storage.list())].length`)).toBe(0);
   });
 
+  // Production measures V8's serialization, where a 131,066-byte string takes
+  // exactly 131,072 bytes; bunflare measures JavaScriptCore's, 3 bytes longer.
+  test.todo("kv-backed value at the exact limit", async () => {
+    const { counter } = await start();
+    expect(await run(stubOf(counter), `await storage.put("k", "v".repeat(131066)); return (await storage.get("k")).length`)).toBe(131066);
+  });
+
   test("sqlite-backed size limit", async () => {
     const { room } = await start();
     const stub = stubOf(room);

@@ -296,29 +296,44 @@ describe("consumer", () => {
     expect(dead).toEqual([{ body: "poison", attempts: 1 }]);
   });
 
-  test("last call on a message wins", async () => {
+  test("first call on a message wins", async () => {
     const attempts = new Map<unknown, number[]>();
     const worker = await startQueueWorker({ ...PRODUCER, consumers: [{ queue: "jobs", max_batch_size: 4, max_batch_timeout: 0 }] }, (batch) => {
       for (const message of batch.messages) attempts.set(message.body, [...(attempts.get(message.body) ?? []), message.attempts]);
       if (batch.messages.length < 4) return;
-      const [ackThenRetry, retryThenAck, overridesAckAll, overridesRetryAll] = batch.messages;
+      const [ackThenRetry, retryThenAck, , ackAfterRetryAll] = batch.messages;
       ackThenRetry!.ack();
-      ackThenRetry!.retry();
-      retryThenAck!.retry();
+      ackThenRetry!.retry({ delaySeconds: 0 });
+      retryThenAck!.retry({ delaySeconds: 0 });
       retryThenAck!.ack();
       batch.retryAll();
       batch.ackAll();
-      overridesAckAll!.retry();
-      overridesRetryAll!.ack();
+      ackAfterRetryAll!.ack();
     });
     await producer(worker).sendBatch([{ body: "a" }, { body: "b" }, { body: "c" }, { body: "d" }]);
 
-    await until(() => attempts.get("a")?.length === 2 && attempts.get("c")?.length === 2, "the retried messages");
+    await until(() => ["b", "c", "d"].every((body) => attempts.get(body)?.length === 2), "the retried messages");
     await Bun.sleep(50);
-    expect(attempts.get("a")).toEqual([1, 2]);
-    expect(attempts.get("b")).toEqual([1]);
+    expect(attempts.get("a")).toEqual([1]);
+    expect(attempts.get("b")).toEqual([1, 2]);
     expect(attempts.get("c")).toEqual([1, 2]);
-    expect(attempts.get("d")).toEqual([1]);
+    expect(attempts.get("d")).toEqual([1, 2]);
+  });
+
+  test("ackAll ignores later retries", async () => {
+    const attempts = new Map<unknown, number[]>();
+    const worker = await startQueueWorker({ ...PRODUCER, consumers: [{ queue: "jobs", max_batch_size: 2, max_batch_timeout: 0 }] }, (batch) => {
+      for (const message of batch.messages) attempts.set(message.body, [...(attempts.get(message.body) ?? []), message.attempts]);
+      batch.ackAll();
+      batch.messages[0]!.retry();
+      batch.retryAll();
+    });
+    await producer(worker).sendBatch([{ body: "a" }, { body: "b" }]);
+
+    await until(() => attempts.size === 2, "the batch");
+    await Bun.sleep(100);
+    expect(attempts.get("a")).toEqual([1]);
+    expect(attempts.get("b")).toEqual([1]);
   });
 
   test("throwing handler keeps explicit acks", async () => {

@@ -176,12 +176,15 @@ export class Message<Body = unknown> {
     return this.#body as Body;
   }
 
-  /** Acknowledges this message; the last of `ack`/`retry` on a message wins, over any `ackAll`/`retryAll`. */
+  /** Acknowledges this message unless `retry`, `ackAll` or `retryAll` came first. */
   ack(): void {
     this.#batch.decide(this.id, { kind: "ack" });
   }
 
-  /** Redelivers this message after `delaySeconds` (default: the consumer's `retry_delay`). */
+  /**
+   * Redelivers this message after `delaySeconds` (default: the consumer's
+   * `retry_delay`), unless `ack` or `ackAll` came first.
+   */
   retry(options?: QueueRetryOptions): void {
     this.#batch.decide(this.id, { kind: "retry", delaySeconds: checkedDelay(this.#batch.broker, options) });
   }
@@ -227,21 +230,48 @@ export class MessageBatch<Body = unknown> {
     this.messages = Object.freeze(records.map((record) => new Message<Body>(record, this)));
   }
 
-  /** Acknowledges every message without its own `ack`/`retry`. */
+  /** Acknowledges every message without its own `retry`, unless `retryAll` came first. */
   ackAll(): void {
+    if (this.#batchDecision?.kind === "retry") {
+      this.#ignore("ackAll()", "retryAll()");
+      return;
+    }
     this.#batchDecision = { kind: "ack" };
   }
 
-  /** Retries every message without its own `ack`/`retry`. */
+  /** Retries every message without its own `ack`, unless `ackAll` came first. */
   retryAll(options?: QueueRetryOptions): void {
-    this.#batchDecision = { kind: "retry", delaySeconds: checkedDelay(this.broker, options) };
+    const delaySeconds = checkedDelay(this.broker, options);
+    if (this.#batchDecision?.kind === "ack") {
+      this.#ignore("retryAll()", "ackAll()");
+      return;
+    }
+    this.#batchDecision = { kind: "retry", delaySeconds };
   }
 
-  /** Records a per-message decision; called by `Message`. */
-  // NOTE: the runtime logs a warning when a later call overrides an earlier
-  // one on the same message; here the last call wins silently.
+  /**
+   * Records a per-message decision; called by `Message`. As in the Workers
+   * runtime, the first of `ack` and `retry` on a message stands, `ackAll`
+   * overrides a later `retry`, and `retryAll` overrides a later `ack`. A
+   * repeated `retry` replaces the earlier delay.
+   */
   decide(id: string, decision: Decision): void {
+    const batch = this.#batchDecision;
+    const earlier = this.#decisions.get(id);
+    if (decision.kind === "ack") {
+      if (batch?.kind === "ack" || earlier?.kind === "ack") return;
+      if (batch?.kind === "retry") return this.#ignore("ack()", "retryAll()", id);
+      if (earlier?.kind === "retry") return this.#ignore("ack()", "retry()", id);
+    } else {
+      if (batch?.kind === "ack") return this.#ignore("retry()", "ackAll()", id);
+      if (earlier?.kind === "ack") return this.#ignore("retry()", "ack()", id);
+    }
     this.#decisions.set(id, decision);
+  }
+
+  /** Warns that `call` has no effect because `earlier` was called first. */
+  #ignore(call: string, earlier: string, message?: string): void {
+    log.warn(`Queue ${call} has no effect after ${earlier}`, { queue: this.queue, message });
   }
 
   /** Lists the `ack`, `retry`, `ackAll` and `retryAll` calls made so far. */
@@ -267,6 +297,10 @@ export class MessageBatch<Body = unknown> {
    */
   outcome(handlerThrew: boolean): BatchOutcome {
     const outcome: BatchOutcome = { acks: [], retries: [], retryDelays: [] };
+
+    // NOTE: a throw after `ackAll()` retries the messages without their own
+    // `ack()`, as in Miniflare; what production's queue service does then is
+    // not documented.
     const fallback: Decision = handlerThrew
       ? { kind: "retry", delaySeconds: undefined }
       : (this.#batchDecision ?? { kind: "ack" });

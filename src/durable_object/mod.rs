@@ -33,6 +33,10 @@ use std::sync::Arc;
 pub const MAX_KEY_BYTES: usize = 2048;
 
 /// Maximum serialized value size in bytes for KV-backed classes, from Cloudflare's Durable Objects limits page.
+// NOTE: the size checked is of JavaScriptCore's structured-clone bytes, which
+// run a few bytes longer than V8's (a 131,066-byte string is 131,075 bytes
+// here and 131,072 in V8), so a value just under the limit in production can
+// be rejected here.
 pub const MAX_VALUE_BYTES: usize = 128 * 1024;
 
 /// Maximum key plus value (and SQL row or string) size in bytes for
