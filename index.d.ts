@@ -501,6 +501,12 @@ export interface KvValueWithMetadata {
   metadata?: string
 }
 
+/**
+ * Returns the ids of the objects of `className` that have storage: a file
+ * under `do/<class>/`, or for an in-memory store a database in this process.
+ */
+export declare function listDurableObjectIds(storage: Storage, className: string): Array<string>
+
 /** Returns the next fire time of `expression` strictly after `after_ms`, or null if it never fires. */
 export declare function nextCronTime(expression: string, afterMs: number): number | null
 
