@@ -148,3 +148,12 @@ async function execute(engine: WorkflowEngine, route: WorkflowRoute, workflow: s
     log.info(`WORKFLOW ${workflow} ${id} complete`);
   }
 }
+
+/**
+ * Stops every run in progress and forgets it, so a test file that creates
+ * an instance with the id of an earlier file's instance starts a new run.
+ */
+export function resetWorkflowRuns(): void {
+  for (const run of runs.values()) run.stopped = true;
+  runs.clear();
+}

@@ -15,7 +15,14 @@ import type { D1Database } from "../bindings/d1.ts";
 import { log } from "../log.ts";
 import { FetchMock } from "./fetch-mock.ts";
 import type { TestHarness } from "./harness.ts";
-import { unsupportedHelpers } from "./unsupported.ts";
+import {
+  DurableObjectId,
+  evictDurableObject,
+  listDurableObjectIds,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "../bindings/durable-object.ts";
+import { introspectWorkflow, introspectWorkflowInstance } from "./workflows.ts";
 
 /** An `ExecutionContext` that remembers its `waitUntil` promises for `waitOnExecutionContext`. */
 export class TestExecutionContext extends LocalExecutionContext<unknown> {
@@ -117,8 +124,22 @@ export function createCloudflareTestModule(harness: TestHarness, fetchMock: Fetc
     reset: () => harness.reset(),
     advanceClock: (ms: number) => harness.advanceClock(ms),
     rollbackAfterEach: () => rollbackAfterEach(harness),
-    ...unsupportedHelpers,
+    runInDurableObject,
+    runDurableObjectAlarm,
+    listDurableObjectIds,
+    evictDurableObject: async (stub: unknown) => evictStub(stub),
+    introspectWorkflow: (workflow: unknown) => introspectWorkflow(harness.storage, workflow),
+    introspectWorkflowInstance: (workflow: unknown, instanceId: string) => introspectWorkflowInstance(harness.storage, workflow, instanceId),
   };
+}
+
+/** Evicts the object behind `stub`, committing its pending writes; its next event constructs it again. */
+function evictStub(stub: unknown): void {
+  const id = typeof stub === "object" && stub !== null ? (stub as { id?: unknown }).id : undefined;
+  if (!(id instanceof DurableObjectId)) {
+    throw new TypeError("Failed to execute 'evictDurableObject': parameter 1 is not of type 'DurableObjectStub'.");
+  }
+  evictDurableObject(stub as Parameters<typeof evictDurableObject>[0]);
 }
 
 /**
