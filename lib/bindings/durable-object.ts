@@ -111,6 +111,8 @@ export async function runDurableObjectAlarm(stub: unknown): Promise<boolean> {
 }
 
 /** Returns the ids of the objects of `namespace` that have storage in this process's data directory. */
+// NOTE: an object's storage opens when it is constructed, so an object that
+// never read or wrote storage is listed too.
 export async function listDurableObjectIds(namespace: unknown): Promise<DurableObjectId[]> {
   const context = namespace instanceof DurableObjectNamespace ? namespaceContexts.get(namespace) : undefined;
   if (!context) {

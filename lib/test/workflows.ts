@@ -104,8 +104,8 @@ export class WorkflowInstanceIntrospector {
   }
 
   /** Waits until the chosen `step.do` has completed and returns its result. */
-  // NOTE: rejects once the instance has finished without the step completing;
-  // the Vitest integration keeps waiting until the test times out.
+  // NOTE: rejects once the instance has finished without the step
+  // completing; the Vitest integration documents no behaviour for that case.
   async waitForStepResult(step: StepSelector): Promise<unknown> {
     const key = selectorKey(step, "waitForStepResult");
     const count = step.index ?? 1;
