@@ -306,4 +306,27 @@ mod tests {
         assert_eq!(count(data.main(), "SELECT count(*) FROM kv_entries"), 1);
         assert_eq!(count(&data.d1("db").unwrap(), "SELECT count(*) FROM t"), 1);
     }
+
+    #[test]
+    fn memory_objects_survive_close_and_follow_restore() {
+        let data = DataDir::open(None).unwrap();
+        let seeded = data.durable_object("A/seeded", None).unwrap();
+        seeded.lock().execute_batch("CREATE TABLE t (a); INSERT INTO t VALUES (1);").unwrap();
+        drop(seeded);
+
+        // The database outlives its last handle, as an evicted object's must.
+        let reopened = data.durable_object("A/seeded", None).unwrap();
+        assert_eq!(count(&reopened, "SELECT count(*) FROM t"), 1);
+
+        let snapshot = data.snapshot().unwrap();
+        reopened.lock().execute("INSERT INTO t VALUES (2)", []).unwrap();
+        data.durable_object("A/later", None).unwrap();
+        data.restore(&snapshot).unwrap();
+
+        assert_eq!(data.memory_object_keys(), vec!["A/seeded".to_string()]);
+        assert_eq!(count(&data.durable_object("A/seeded", None).unwrap(), "SELECT count(*) FROM t"), 1);
+
+        data.reset().unwrap();
+        assert!(data.memory_object_keys().is_empty());
+    }
 }
