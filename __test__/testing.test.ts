@@ -56,6 +56,14 @@ test("queues example passes", () => {
   expectAllPass(runBunTest(join(ROOT, "examples", "queues")), 9);
 }, 60_000);
 
+test("durable-objects example passes", () => {
+  expectAllPass(runBunTest(join(ROOT, "examples", "durable-objects")), 4);
+}, 60_000);
+
+test("workflows example passes", () => {
+  expectAllPass(runBunTest(join(ROOT, "examples", "workflows")), 4);
+}, 60_000);
+
 test("northwind example passes", () => {
   expectAllPass(runBunTest(join(ROOT, "examples", "northwind")), 6);
 }, 60_000);
