@@ -350,6 +350,12 @@ export declare class WorkflowEngine {
   terminate(workflow: string, id: string): void
   /** Restarts the instance from the beginning: its steps are forgotten and it is queued again. */
   restart(workflow: string, id: string): void
+  /**
+   * Deletes the instance with its steps and events, so its id can be used
+   * again; test introspectors call it when they are disposed. Returns
+   * whether the instance existed.
+   */
+  remove(workflow: string, id: string): boolean
   /** Stores an event for the instance and wakes it, so a wait for the type receives it. */
   sendEvent(workflow: string, id: string, eventType: string, payload: Buffer): void
   /**

@@ -157,3 +157,12 @@ export function resetWorkflowRuns(): void {
   for (const run of runs.values()) run.stopped = true;
   runs.clear();
 }
+
+/** Stops the run of one instance, if one is in progress, and forgets it; its next step call does nothing. */
+export function forgetWorkflowRun(engine: WorkflowEngine, workflow: string, id: string): void {
+  const key = runKey(engine, workflow, id);
+  const run = runs.get(key);
+  if (!run) return;
+  run.stopped = true;
+  runs.delete(key);
+}

@@ -199,6 +199,7 @@ export class WorkflowStep {
     } catch (error) {
       return await this.#attemptFailed<T>(name, count, ctx, config, error);
     }
+    if (run.stopped) return run.suspend<T>(true);
 
     let output: Buffer;
     try {
@@ -315,7 +316,13 @@ export class WorkflowStep {
     // A delay function decides the next delay from the error, as production's dynamic delays do.
     let retryDelay: string | undefined;
     const delay = config.retries?.delay;
-    if (covers(mocksFor(run.workflow, run.id)?.retryDelaysDisabled ?? null, stepKey(name, count))) {
+    // NOTE: a failure forced by mockStepError or forceStepTimeout is retried
+    // at once, an assumption drawn from the Vitest integration's examples,
+    // which expect such retries to finish within a test's 5-second timeout.
+    const mocks = mocksFor(run.workflow, run.id);
+    const key = stepKey(name, count);
+    const mockedFailure = (mocks?.errors.has(key) ?? false) || (mocks?.timeouts.has(key) ?? false);
+    if (mockedFailure || covers(mocks?.retryDelaysDisabled ?? null, key)) {
       retryDelay = "0";
     } else if (typeof delay === "function" && !nonRetryable) {
       retryDelay = durationText(await delay({ ctx, error: error instanceof Error ? error : new Error(String(error)) }));

@@ -17,6 +17,7 @@ import { FetchMock } from "./fetch-mock.ts";
 import type { TestHarness } from "./harness.ts";
 import {
   DurableObjectId,
+  evictAllDurableObjects,
   evictDurableObject,
   listDurableObjectIds,
   runDurableObjectAlarm,
@@ -127,13 +128,16 @@ export function createCloudflareTestModule(harness: TestHarness, fetchMock: Fetc
     runInDurableObject,
     runDurableObjectAlarm,
     listDurableObjectIds,
-    evictDurableObject: async (stub: unknown) => evictStub(stub),
+    evictDurableObject: async (stub: unknown, _options?: { webSockets?: "hibernate" | "close" }) => evictStub(stub),
+    evictAllDurableObjects: async () => evictAllDurableObjects(),
     introspectWorkflow: (workflow: unknown) => introspectWorkflow(harness.storage, workflow),
     introspectWorkflowInstance: (workflow: unknown, instanceId: string) => introspectWorkflowInstance(harness.storage, workflow, instanceId),
   };
 }
 
 /** Evicts the object behind `stub`, committing its pending writes; its next event constructs it again. */
+// NOTE: the Vitest integration's `{ webSockets: "close" }` option is
+// ignored: hibernatable WebSockets always stay open across the eviction.
 function evictStub(stub: unknown): void {
   const id = typeof stub === "object" && stub !== null ? (stub as { id?: unknown }).id : undefined;
   if (!(id instanceof DurableObjectId)) {

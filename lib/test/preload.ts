@@ -119,6 +119,7 @@ export const {
   runDurableObjectAlarm,
   listDurableObjectIds,
   evictDurableObject,
+  evictAllDurableObjects,
   introspectWorkflow,
   introspectWorkflowInstance,
 } = testModule as Record<string, any>;

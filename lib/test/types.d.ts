@@ -126,7 +126,9 @@ declare module "cloudflare:test" {
   /** Lists the objects of `namespace` that have storage in this test file. */
   export function listDurableObjectIds(namespace: DurableObjectNamespace): Promise<DurableObjectId[]>;
   /** Evicts the object's instance; its storage stays and the next call constructs it again. */
-  export function evictDurableObject(stub: DurableObjectStub): Promise<void>;
+  export function evictDurableObject(stub: DurableObjectStub, options?: { webSockets?: "hibernate" | "close" }): Promise<void>;
+  /** Evicts every object's instance, committing pending writes; storage stays. */
+  export function evictAllDurableObjects(): Promise<void>;
 
   /** A step chosen by name and occurrence (1-based, default 1). */
   interface StepSelector {

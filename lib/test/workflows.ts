@@ -7,6 +7,8 @@ import type { InstanceStatus, Workflow, WorkflowInstance } from "../bindings/wor
 import { Workflow as WorkflowBinding } from "../bindings/workflow.ts";
 import { deserializeValue } from "../serialize.ts";
 import { workflowEngine } from "../env.ts";
+import { callNative } from "../errors.ts";
+import { forgetWorkflowRun } from "../workflow-runner.ts";
 import type { Storage } from "../../index.js";
 import { ensureMocks, onBeforeCreate, removeMocks, selectorKey, type InstanceMocks, type StepSelector } from "../workflow-mocks.ts";
 
@@ -149,11 +151,15 @@ export class WorkflowInstanceIntrospector {
     return status.error;
   }
 
-  /** Removes the mocks and terminates the instance if it is still active, so it runs no further. */
+  /**
+   * Removes the mocks, stops the instance's run and deletes the instance
+   * with its steps, so a later test can create the same id again.
+   */
   async dispose(): Promise<void> {
     removeMocks(this.#workflow.name, this.#id);
-    const status = await this.#readStatus();
-    if (status && !FINISHED.has(status.status)) await (await this.#instance()).terminate();
+    const engine = workflowEngine(this.#storage);
+    forgetWorkflowRun(engine, this.#workflow.name, this.#id);
+    callNative(() => engine.remove(this.#workflow.name, this.#id));
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
