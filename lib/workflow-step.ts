@@ -185,7 +185,7 @@ export class WorkflowStep {
     if (typeof callback !== "function") throw new TypeError(`step.do("${name}") needs a callback function`);
 
     const run = this.#run;
-    // A run a test harness reset stops at its next step, before it touches the engine.
+    // A run the test helpers stopped (a storage reset, a disposed introspector) ends here, before it touches the engine.
     if (run.stopped) return run.suspend(true);
     const count = run.nextCount("do", name);
     const outcome = callNative(() => run.engine.stepDo(run.workflow, run.id, run.generation, name, count, configInput(config)));
@@ -254,7 +254,7 @@ export class WorkflowStep {
   /** Suspends the run for `duration` (milliseconds or "<n> <unit>"). */
   async sleep(name: string, duration: Duration): Promise<void> {
     const run = this.#run;
-    // A run a test harness reset stops at its next step, before it touches the engine.
+    // A run the test helpers stopped (a storage reset, a disposed introspector) ends here, before it touches the engine.
     if (run.stopped) return run.suspend(true);
     const count = run.nextCount("sleep", name);
     const text = this.#sleepDisabled(String(name), count) ? "0" : (durationText(duration) ?? "");
@@ -267,7 +267,7 @@ export class WorkflowStep {
     const until = timestamp instanceof Date ? timestamp.getTime() : timestamp;
     if (typeof until !== "number") throw new TypeError(`step.sleepUntil("${name}") needs a Date or a number, got ${typeof timestamp}`);
     const run = this.#run;
-    // A run a test harness reset stops at its next step, before it touches the engine.
+    // A run the test helpers stopped (a storage reset, a disposed introspector) ends here, before it touches the engine.
     if (run.stopped) return run.suspend(true);
     const count = run.nextCount("sleep", name);
     const disabled = this.#sleepDisabled(String(name), count);
@@ -281,7 +281,7 @@ export class WorkflowStep {
   async waitForEvent<T = unknown>(name: string, options: { type: string; timeout?: Duration }): Promise<WorkflowStepEvent<T>> {
     if (typeof options?.type !== "string") throw new TypeError(`step.waitForEvent("${name}") needs a string "type"`);
     const run = this.#run;
-    // A run a test harness reset stops at its next step, before it touches the engine.
+    // A run the test helpers stopped (a storage reset, a disposed introspector) ends here, before it touches the engine.
     if (run.stopped) return run.suspend(true);
     const count = run.nextCount("waitForEvent", name);
     let timeout = durationText(options.timeout);
