@@ -350,6 +350,12 @@ export declare class WorkflowEngine {
   terminate(workflow: string, id: string): void
   /** Restarts the instance from the beginning: its steps are forgotten and it is queued again. */
   restart(workflow: string, id: string): void
+  /**
+   * Deletes the instance with its steps and events, so its id can be used
+   * again; test introspectors call it when they are disposed. Returns
+   * whether the instance existed.
+   */
+  remove(workflow: string, id: string): boolean
   /** Stores an event for the instance and wakes it, so a wait for the type receives it. */
   sendEvent(workflow: string, id: string, eventType: string, payload: Buffer): void
   /**
@@ -500,6 +506,12 @@ export interface KvValueWithMetadata {
   /** The metadata as JSON text, or null when the key has none. */
   metadata?: string
 }
+
+/**
+ * Returns the ids of the objects of `className` that have storage: a file
+ * under `do/<class>/`, or for an in-memory store a database in this process.
+ */
+export declare function listDurableObjectIds(storage: Storage, className: string): Array<string>
 
 /** Returns the next fire time of `expression` strictly after `after_ms`, or null if it never fires. */
 export declare function nextCronTime(expression: string, afterMs: number): number | null

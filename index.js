@@ -854,6 +854,7 @@ module.exports.clockNow = nativeBinding.clockNow
 module.exports.durableObjectClassInfo = nativeBinding.durableObjectClassInfo
 module.exports.finishDurableObjectAlarm = nativeBinding.finishDurableObjectAlarm
 module.exports.imageInfo = nativeBinding.imageInfo
+module.exports.listDurableObjectIds = nativeBinding.listDurableObjectIds
 module.exports.nextCronTime = nativeBinding.nextCronTime
 module.exports.purgeCaches = nativeBinding.purgeCaches
 module.exports.resetClock = nativeBinding.resetClock

@@ -41,19 +41,27 @@ function expectAllPass(result: RunResult, passed: number, todo = 0): void {
 const FIXTURE = join(ROOT, "__test__", "fixtures", "testing");
 
 test("preload fixture passes", () => {
-  expectAllPass(runBunTest(FIXTURE), 30, 6);
+  expectAllPass(runBunTest(FIXTURE), 55);
 }, 60_000);
 
 test("preload fixture passes in parallel", () => {
-  expectAllPass(runBunTest(FIXTURE, "--parallel=2"), 30, 6);
+  expectAllPass(runBunTest(FIXTURE, "--parallel=2"), 55);
 }, 60_000);
 
 test("preload fixture passes isolated", () => {
-  expectAllPass(runBunTest(FIXTURE, "--isolate"), 30, 6);
+  expectAllPass(runBunTest(FIXTURE, "--isolate"), 55);
 }, 60_000);
 
 test("queues example passes", () => {
   expectAllPass(runBunTest(join(ROOT, "examples", "queues")), 9);
+}, 60_000);
+
+test("durable-objects example passes", () => {
+  expectAllPass(runBunTest(join(ROOT, "examples", "durable-objects")), 4);
+}, 60_000);
+
+test("workflows example passes", () => {
+  expectAllPass(runBunTest(join(ROOT, "examples", "workflows")), 4);
 }, 60_000);
 
 test("northwind example passes", () => {

@@ -148,3 +148,21 @@ async function execute(engine: WorkflowEngine, route: WorkflowRoute, workflow: s
     log.info(`WORKFLOW ${workflow} ${id} complete`);
   }
 }
+
+/**
+ * Stops every run in progress and forgets it, so a test file that creates
+ * an instance with the id of an earlier file's instance starts a new run.
+ */
+export function resetWorkflowRuns(): void {
+  for (const run of runs.values()) run.stopped = true;
+  runs.clear();
+}
+
+/** Stops the run of one instance, if one is in progress, and forgets it; its next step call does nothing. */
+export function forgetWorkflowRun(engine: WorkflowEngine, workflow: string, id: string): void {
+  const key = runKey(engine, workflow, id);
+  const run = runs.get(key);
+  if (!run) return;
+  run.stopped = true;
+  runs.delete(key);
+}

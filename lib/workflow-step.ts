@@ -11,6 +11,7 @@ import type { WorkflowEngine, WorkflowStepConfigInput, WorkflowStepOutcome } fro
 import { callNative } from "./errors.ts";
 import { log } from "./log.ts";
 import { deserializeValue, serializeValue } from "./serialize.ts";
+import { covers, mocksFor, stepKey } from "./workflow-mocks.ts";
 
 type Duration = string | number;
 
@@ -184,17 +185,21 @@ export class WorkflowStep {
     if (typeof callback !== "function") throw new TypeError(`step.do("${name}") needs a callback function`);
 
     const run = this.#run;
+    // A run the test helpers stopped (a storage reset, a disposed introspector) ends here, before it touches the engine.
+    if (run.stopped) return run.suspend(true);
     const count = run.nextCount("do", name);
     const outcome = callNative(() => run.engine.stepDo(run.workflow, run.id, run.generation, name, count, configInput(config)));
     if (outcome.action !== "run") return this.#settle<T>(outcome);
 
     const ctx: WorkflowStepContext = { step: { name, count }, attempt: outcome.attempt, config };
+    const attempt = this.#mockedAttempt(name, count, outcome.timeoutMs!) ?? (() => callback(ctx));
     let result: T;
     try {
-      result = await run.runAttempt(() => callback(ctx), outcome.deadline!, outcome.timeoutMs!);
+      result = await run.runAttempt(attempt as () => Promise<T>, outcome.deadline!, outcome.timeoutMs!);
     } catch (error) {
       return await this.#attemptFailed<T>(name, count, ctx, config, error);
     }
+    if (run.stopped) return run.suspend<T>(true);
 
     let output: Buffer;
     try {
@@ -215,13 +220,45 @@ export class WorkflowStep {
     return this.#settle<T>(end);
   }
 
+  /**
+   * Returns the attempt a test mocked for the `count`th step `name`: a
+   * forced error, a forced timeout or a fixed result, or undefined.
+   */
+  #mockedAttempt(name: string, count: number, timeoutMs: number): (() => Promise<unknown>) | undefined {
+    const mocks = mocksFor(this.#run.workflow, this.#run.id);
+    if (!mocks) return undefined;
+    const key = stepKey(name, count);
+
+    const error = mocks.errors.get(key);
+    if (error && error.times > 0) {
+      error.times -= 1;
+      return () => Promise.reject(error.error);
+    }
+    const timeout = mocks.timeouts.get(key);
+    if (timeout && timeout.times > 0) {
+      timeout.times -= 1;
+      return () => Promise.reject(namedError("WorkflowTimeoutError", `Execution timed out after ${timeoutMs}ms`));
+    }
+    if (mocks.results.has(key)) {
+      const value = mocks.results.get(key);
+      return () => Promise.resolve(value);
+    }
+    return undefined;
+  }
+
+  /** Returns whether a test disabled the `count`th sleep named `name`. */
+  #sleepDisabled(name: string, count: number): boolean {
+    return covers(mocksFor(this.#run.workflow, this.#run.id)?.sleepsDisabled ?? null, stepKey(name, count));
+  }
+
   /** Suspends the run for `duration` (milliseconds or "<n> <unit>"). */
   async sleep(name: string, duration: Duration): Promise<void> {
     const run = this.#run;
+    // A run the test helpers stopped (a storage reset, a disposed introspector) ends here, before it touches the engine.
+    if (run.stopped) return run.suspend(true);
     const count = run.nextCount("sleep", name);
-    const outcome = callNative(() =>
-      run.engine.stepSleep(run.workflow, run.id, run.generation, String(name), count, durationText(duration) ?? "", undefined),
-    );
+    const text = this.#sleepDisabled(String(name), count) ? "0" : (durationText(duration) ?? "");
+    const outcome = callNative(() => run.engine.stepSleep(run.workflow, run.id, run.generation, String(name), count, text, undefined));
     await this.#settle(outcome);
   }
 
@@ -230,8 +267,13 @@ export class WorkflowStep {
     const until = timestamp instanceof Date ? timestamp.getTime() : timestamp;
     if (typeof until !== "number") throw new TypeError(`step.sleepUntil("${name}") needs a Date or a number, got ${typeof timestamp}`);
     const run = this.#run;
+    // A run the test helpers stopped (a storage reset, a disposed introspector) ends here, before it touches the engine.
+    if (run.stopped) return run.suspend(true);
     const count = run.nextCount("sleep", name);
-    const outcome = callNative(() => run.engine.stepSleep(run.workflow, run.id, run.generation, String(name), count, undefined, until));
+    const disabled = this.#sleepDisabled(String(name), count);
+    const outcome = callNative(() =>
+      run.engine.stepSleep(run.workflow, run.id, run.generation, String(name), count, disabled ? "0" : undefined, disabled ? undefined : until),
+    );
     await this.#settle(outcome);
   }
 
@@ -239,9 +281,23 @@ export class WorkflowStep {
   async waitForEvent<T = unknown>(name: string, options: { type: string; timeout?: Duration }): Promise<WorkflowStepEvent<T>> {
     if (typeof options?.type !== "string") throw new TypeError(`step.waitForEvent("${name}") needs a string "type"`);
     const run = this.#run;
+    // A run the test helpers stopped (a storage reset, a disposed introspector) ends here, before it touches the engine.
+    if (run.stopped) return run.suspend(true);
     const count = run.nextCount("waitForEvent", name);
+    let timeout = durationText(options.timeout);
+    const mocks = mocksFor(run.workflow, run.id);
+    if (mocks) {
+      // NOTE: a forced event timeout waits 1 ms, so its error says "after 1ms"
+      // rather than the step's own timeout.
+      if (mocks.eventTimeouts.has(stepKey(String(name), count))) timeout = "1";
+      const index = mocks.events.findIndex((event) => event.type === options.type);
+      if (index >= 0) {
+        const [event] = mocks.events.splice(index, 1);
+        callNative(() => run.engine.sendEvent(run.workflow, run.id, event!.type, serializeValue(event!.payload)));
+      }
+    }
     const outcome = callNative(() =>
-      run.engine.stepWaitForEvent(run.workflow, run.id, run.generation, String(name), count, options.type, durationText(options.timeout)),
+      run.engine.stepWaitForEvent(run.workflow, run.id, run.generation, String(name), count, options.type, timeout),
     );
     if (outcome.action !== "cached") return this.#settle(outcome);
     return {
@@ -260,7 +316,15 @@ export class WorkflowStep {
     // A delay function decides the next delay from the error, as production's dynamic delays do.
     let retryDelay: string | undefined;
     const delay = config.retries?.delay;
-    if (typeof delay === "function" && !nonRetryable) {
+    // NOTE: a failure forced by mockStepError or forceStepTimeout is retried
+    // at once, an assumption drawn from the Vitest integration's examples,
+    // which expect such retries to finish within a test's 5-second timeout.
+    const mocks = mocksFor(run.workflow, run.id);
+    const key = stepKey(name, count);
+    const mockedFailure = (mocks?.errors.has(key) ?? false) || (mocks?.timeouts.has(key) ?? false);
+    if (mockedFailure || covers(mocks?.retryDelaysDisabled ?? null, key)) {
+      retryDelay = "0";
+    } else if (typeof delay === "function" && !nonRetryable) {
       retryDelay = durationText(await delay({ ctx, error: error instanceof Error ? error : new Error(String(error)) }));
     }
 

@@ -1191,6 +1191,29 @@ impl WorkflowEngine {
         Ok(())
     }
 
+    /// Deletes the instance with its steps and events, so its id can be used
+    /// again; test introspectors call it when they are disposed. Returns
+    /// whether the instance existed.
+    // NOTE: production's `delete` is not exposed on the binding yet; this
+    // serves only the test helpers.
+    #[napi]
+    pub fn remove(&self, workflow: String, id: String) -> napi::Result<bool> {
+        let removed = self.write(|connection| {
+            connection
+                .prepare_cached("DELETE FROM workflow_steps WHERE workflow = ?1 AND instance = ?2")?
+                .execute(params![workflow, id])?;
+            connection
+                .prepare_cached("DELETE FROM workflow_events WHERE workflow = ?1 AND instance = ?2")?
+                .execute(params![workflow, id])?;
+            let removed = connection
+                .prepare_cached("DELETE FROM workflow_instances WHERE workflow = ?1 AND id = ?2")?
+                .execute(params![workflow, id])?;
+            Ok(removed > 0)
+        })?;
+        scheduler::cancel(ItemKind::Workflow, &self.item_key(&workflow, &id));
+        Ok(removed)
+    }
+
     /// Stores an event for the instance and wakes it, so a wait for the type receives it.
     #[napi]
     pub fn send_event(&self, workflow: String, id: String, event_type: String, payload: Buffer) -> napi::Result<()> {

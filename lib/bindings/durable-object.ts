@@ -13,7 +13,7 @@ import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
 import { native } from "../native.ts";
 import { createStub, callReceiverMethod, readReceiverMember, settleForCaller } from "../rpc.ts";
-import { ObjectHost, type DurableObjectClass, type ObjectContext } from "../durable-object/instance.ts";
+import { ObjectHost, type DurableObjectClass, type DurableObjectState, type ObjectContext } from "../durable-object/instance.ts";
 import "../durable-object/storage.ts";
 import { registerScheduledHandler } from "../scheduler.ts";
 
@@ -69,6 +69,66 @@ export function evictAllDurableObjects(): void {
     for (const hosts of byClass.values()) {
       for (const host of [...hosts.values()]) host.evict();
     }
+  }
+}
+
+/** The host behind each stub, for the test helpers that run code inside an object. */
+const stubHosts = new WeakMap<object, ObjectHost>();
+
+/** The context behind each namespace, for `listDurableObjectIds`. */
+const namespaceContexts = new WeakMap<DurableObjectNamespace, ObjectContext>();
+
+/** Returns the host behind `stub`, or throws the TypeError `helper` raises for anything else. */
+function hostOfStub(stub: unknown, helper: string): ObjectHost {
+  const host = typeof stub === "object" && stub !== null ? stubHosts.get(stub) : undefined;
+  if (!host) throw new TypeError(`Failed to execute '${helper}': parameter 1 is not of type 'DurableObjectStub'.`);
+  return host;
+}
+
+/** Runs `callback(instance, ctx)` inside the object behind `stub`, as one event through its gates. */
+export async function runInDurableObject<T>(stub: unknown, callback: (instance: any, state: DurableObjectState) => T | Promise<T>): Promise<T> {
+  const host = hostOfStub(stub, "runInDurableObject");
+  if (typeof callback !== "function") {
+    throw new TypeError("Failed to execute 'runInDurableObject': parameter 2 is not of type 'function'.");
+  }
+  return await host.runInside(callback);
+}
+
+/**
+ * Runs the pending alarm of the object behind `stub` now, deleting it first,
+ * and resolves to whether there was one. A throwing `alarm()` rejects here
+ * and is not retried.
+ */
+export async function runDurableObjectAlarm(stub: unknown): Promise<boolean> {
+  const host = hostOfStub(stub, "runDurableObjectAlarm");
+  return await host.runInside(async (instance, state) => {
+    if ((await state.storage.getAlarm()) === null) return false;
+    await state.storage.deleteAlarm();
+    const handler = (instance as { alarm?: unknown }).alarm;
+    if (typeof handler === "function") await handler.call(instance, { retryCount: 0, isRetry: false });
+    return true;
+  });
+}
+
+/** Returns the ids of the objects of `namespace` that have storage in this process's data directory. */
+// NOTE: an object's storage opens when it is constructed, so an object that
+// never read or wrote storage is listed too.
+export async function listDurableObjectIds(namespace: unknown): Promise<DurableObjectId[]> {
+  const context = namespace instanceof DurableObjectNamespace ? namespaceContexts.get(namespace) : undefined;
+  if (!context) {
+    throw new TypeError("Failed to execute 'listDurableObjectIds': parameter 1 is not of type 'DurableObjectNamespace'.");
+  }
+  const ids = callNative(() => native.listDurableObjectIds(context.storage, context.className));
+  return ids.map((hex) => new DurableObjectId(context.className, hex));
+}
+
+/**
+ * Schedules again the stored alarms of every bound class of `storage`,
+ * after a test harness put its storage back to an earlier state.
+ */
+export function resumeAllDurableObjectAlarms(storage: Storage): void {
+  for (const context of alarmContexts.get(storage)?.values() ?? []) {
+    callNative(() => native.resumeDurableObjectAlarms(storage, context.className));
   }
 }
 
@@ -206,6 +266,7 @@ export class DurableObjectNamespace {
   constructor(context: ObjectContext, jurisdiction: string | null = null) {
     this.#context = context;
     this.#jurisdiction = jurisdiction;
+    namespaceContexts.set(this, context);
   }
 
   /** Returns the id for `name`: the same 64 hex digits in every run. */
@@ -302,7 +363,9 @@ function makeStub(host: ObjectHost, id: DurableObjectId): DurableObjectStub {
 
   // `name` is always the stub's own member, so an unnamed stub reads undefined rather than calling RPC.
   const own: Record<string, unknown> = { id, fetch, name: id.name };
-  return createStub(remote, own) as DurableObjectStub;
+  const stub = createStub(remote, own) as DurableObjectStub;
+  stubHosts.set(stub, host);
+  return stub;
 }
 
 /**

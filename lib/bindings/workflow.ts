@@ -10,6 +10,7 @@
 import type { WorkflowEngine } from "../../index.js";
 import { callNative, registerErrorClasses, translateError } from "../errors.ts";
 import { deserializeValue, serializeValue } from "../serialize.ts";
+import { beforeCreate } from "../workflow-mocks.ts";
 
 // Production's instance errors are plain `Error`s; bad argument types are `TypeError`s.
 registerErrorClasses({
@@ -115,6 +116,7 @@ export class Workflow<Params = unknown> {
     const id = options.id ?? crypto.randomUUID();
     if (typeof id !== "string") throw new TypeError(`Workflow instance id must be a string, got ${typeof id}`);
     const params = serializeArgument(options.params ?? {}, "Workflow params");
+    await beforeCreate(this.name, [id]);
     callNative(() => this.engine.create(this.name, id, params));
     return new WorkflowInstance(this.engine, this.name, id);
   }
@@ -137,6 +139,10 @@ export class Workflow<Params = unknown> {
       params: serializeArgument(entry.params ?? {}, "Workflow params"),
     }));
     const generated = entries.map(() => crypto.randomUUID());
+    await beforeCreate(
+      this.name,
+      entries.map((entry, index) => (typeof entry.id === "string" ? entry.id : generated[index]!)),
+    );
     const results = callNative(() => this.engine.createBatch(this.name, items, generated));
 
     const created = results.filter((result) => result.error == null).map((result) => new WorkflowInstance(this.engine, this.name, result.id));

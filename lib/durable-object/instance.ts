@@ -155,6 +155,14 @@ export class ObjectHost implements StorageHost {
     return this.context.className;
   }
 
+  /**
+   * Runs `callback(instance, ctx)` as one event of the object, through its
+   * input and output gates; `runInDurableObject` of `cloudflare:test` uses it.
+   */
+  runInside<T>(callback: (instance: object, state: DurableObjectState) => T | Promise<T>): Promise<T> {
+    return this.deliver((instance) => callback(instance, this.#state!));
+  }
+
   /** Whether an instance is constructed now. */
   get isActive(): boolean {
     return this.#instance !== null;

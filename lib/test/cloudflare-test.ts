@@ -15,7 +15,15 @@ import type { D1Database } from "../bindings/d1.ts";
 import { log } from "../log.ts";
 import { FetchMock } from "./fetch-mock.ts";
 import type { TestHarness } from "./harness.ts";
-import { unsupportedHelpers } from "./unsupported.ts";
+import {
+  DurableObjectId,
+  evictAllDurableObjects,
+  evictDurableObject,
+  listDurableObjectIds,
+  runDurableObjectAlarm,
+  runInDurableObject,
+} from "../bindings/durable-object.ts";
+import { introspectWorkflow, introspectWorkflowInstance } from "./workflows.ts";
 
 /** An `ExecutionContext` that remembers its `waitUntil` promises for `waitOnExecutionContext`. */
 export class TestExecutionContext extends LocalExecutionContext<unknown> {
@@ -117,8 +125,25 @@ export function createCloudflareTestModule(harness: TestHarness, fetchMock: Fetc
     reset: () => harness.reset(),
     advanceClock: (ms: number) => harness.advanceClock(ms),
     rollbackAfterEach: () => rollbackAfterEach(harness),
-    ...unsupportedHelpers,
+    runInDurableObject,
+    runDurableObjectAlarm,
+    listDurableObjectIds,
+    evictDurableObject: async (stub: unknown, _options?: { webSockets?: "hibernate" | "close" }) => evictStub(stub),
+    evictAllDurableObjects: async () => evictAllDurableObjects(),
+    introspectWorkflow: (workflow: unknown) => introspectWorkflow(harness.storage, workflow),
+    introspectWorkflowInstance: (workflow: unknown, instanceId: string) => introspectWorkflowInstance(harness.storage, workflow, instanceId),
   };
+}
+
+/** Evicts the object behind `stub`, committing its pending writes; its next event constructs it again. */
+// NOTE: the Vitest integration's `{ webSockets: "close" }` option is
+// ignored: hibernatable WebSockets always stay open across the eviction.
+function evictStub(stub: unknown): void {
+  const id = typeof stub === "object" && stub !== null ? (stub as { id?: unknown }).id : undefined;
+  if (!(id instanceof DurableObjectId)) {
+    throw new TypeError("Failed to execute 'evictDurableObject': parameter 1 is not of type 'DurableObjectStub'.");
+  }
+  evictDurableObject(stub as Parameters<typeof evictDurableObject>[0]);
 }
 
 /**

@@ -9,7 +9,10 @@
 
 import type { Storage, StorageSnapshot } from "../../index.js";
 import type { WorkerConfig } from "../config.ts";
-import { buildEnv, queueBroker, replaceEnv, workerEnv } from "../env.ts";
+import { buildEnv, queueBroker, replaceEnv, workerEnv, workflowEngine } from "../env.ts";
+import { evictAllDurableObjects, resumeAllDurableObjectAlarms } from "../bindings/durable-object.ts";
+import { resetWorkflowRuns, startWorkflows } from "../workflow-runner.ts";
+import { clearWorkflowMocks } from "../workflow-mocks.ts";
 import { native } from "../native.ts";
 import { WorkerRuntime, type ScheduledResult } from "../runtime.ts";
 import { startQueueConsumers } from "../queue-consumer.ts";
@@ -84,6 +87,16 @@ export class TestHarness {
     return await this.#loading;
   }
 
+  /**
+   * Runs the Workflow instances of the config's Workflows whose class the
+   * Worker exports. Call it once the Worker is loaded, since a run
+   * constructs the class from the Worker's exports.
+   */
+  startWorkflows(): void {
+    if (!this.config || !this.runtime || this.config.workflows.length === 0) return;
+    startWorkflows(this.runtime, workflowEngine(this.storage), this.config.workflows);
+  }
+
   /** Returns the runtime, or throws naming the missing `main` when the config has none. */
   requireRuntime(purpose: string): WorkerRuntime {
     if (this.runtime) return this.runtime;
@@ -97,9 +110,22 @@ export class TestHarness {
    */
   startFile(): void {
     this.#baseline ??= this.storage.snapshot();
-    this.storage.restore(this.#baseline);
+    this.#restore(this.#baseline);
     this.#rollbackPoint = null;
+    clearWorkflowMocks();
     native.resetClock();
+  }
+
+  /**
+   * Puts storage back to `snapshot`. Durable Objects are evicted first, so
+   * each reopens its restored storage, and Workflow runs stop, so an
+   * instance id used again starts a new run.
+   */
+  #restore(snapshot: StorageSnapshot): void {
+    evictAllDurableObjects();
+    resetWorkflowRuns();
+    this.storage.restore(snapshot);
+    resumeAllDurableObjectAlarms(this.storage);
   }
 
   /** Remembers storage before the file's first test; later calls in the same file do nothing. */
@@ -109,11 +135,13 @@ export class TestHarness {
 
   /** Puts storage back to the point `markRollbackPoint` remembered. */
   rollBack(): void {
-    if (this.#rollbackPoint) this.storage.restore(this.#rollbackPoint);
+    if (this.#rollbackPoint) this.#restore(this.#rollbackPoint);
   }
 
   /** Empties storage and puts the clock back on system time. */
   reset(): void {
+    evictAllDurableObjects();
+    resetWorkflowRuns();
     this.storage.reset();
     native.resetClock();
   }

@@ -28,9 +28,6 @@ const TEST_FILE = /[._](test|spec)\.[cm]?[jt]sx?$/;
 /** The global function each test file calls first, through the line `onLoad` adds. */
 const FILE_STARTED = Symbol.for("bunflare.testFileStarted");
 
-// NOTE: Workflow bindings are in env, but no runner starts here, so the
-// instances a test creates stay queued.
-
 const LOADERS: Record<string, "ts" | "tsx" | "js" | "jsx"> = {
   ".ts": "ts", ".mts": "ts", ".cts": "ts", ".tsx": "tsx", ".js": "js", ".mjs": "js", ".cjs": "js", ".jsx": "jsx",
 };
@@ -68,9 +65,13 @@ installImageResizing();
 
 const harness = new TestHarness(loadTestConfig());
 
-// Durable Objects are constructed from the Worker's exported classes, so the
-// Worker is loaded up front when the config binds any.
-if (harness.config && harness.config.durableObjects.length > 0 && harness.runtime) await harness.load();
+// Durable Objects and Workflow instances are constructed from the Worker's
+// exported classes, so the Worker is loaded up front when the config binds any.
+const config = harness.config;
+if (config && (config.durableObjects.length > 0 || config.workflows.length > 0) && harness.runtime) {
+  await harness.load();
+  harness.startWorkflows();
+}
 const outboundFetchMock = new FetchMock();
 const testModule = createCloudflareTestModule(harness, outboundFetchMock);
 setExportsResolver(exportsResolver(harness));
@@ -118,6 +119,7 @@ export const {
   runDurableObjectAlarm,
   listDurableObjectIds,
   evictDurableObject,
+  evictAllDurableObjects,
   introspectWorkflow,
   introspectWorkflowInstance,
 } = testModule as Record<string, any>;

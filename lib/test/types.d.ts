@@ -119,12 +119,53 @@ declare module "cloudflare:test" {
   /** Moves bunflare's clock forward and waits for the queue deliveries and crons that fell due. */
   export function advanceClock(ms: number): Promise<number>;
 
-  /** Not supported yet: rejects because Durable Objects are not implemented. */
-  export function runInDurableObject<O, R>(stub: unknown, callback: (instance: O, state: DurableObjectState) => R | Promise<R>): Promise<R>;
-  export function runDurableObjectAlarm(stub: unknown): Promise<boolean>;
-  export function listDurableObjectIds(namespace: unknown): Promise<DurableObjectId[]>;
-  export function evictDurableObject(stub: unknown): Promise<void>;
-  /** Not supported yet: rejects because Workflows are not implemented. */
-  export function introspectWorkflow(workflow: unknown): Promise<never>;
-  export function introspectWorkflowInstance(workflow: unknown, instanceId: string): Promise<never>;
+  /** Runs `callback(instance, ctx)` inside the object behind `stub`, through its input and output gates. */
+  export function runInDurableObject<O, R>(stub: DurableObjectStub, callback: (instance: O, state: DurableObjectState) => R | Promise<R>): Promise<R>;
+  /** Deletes and runs the object's pending alarm now; resolves to whether there was one. */
+  export function runDurableObjectAlarm(stub: DurableObjectStub): Promise<boolean>;
+  /** Lists the objects of `namespace` that have storage in this test file. */
+  export function listDurableObjectIds(namespace: DurableObjectNamespace): Promise<DurableObjectId[]>;
+  /** Evicts the object's instance; its storage stays and the next call constructs it again. */
+  export function evictDurableObject(stub: DurableObjectStub, options?: { webSockets?: "hibernate" | "close" }): Promise<void>;
+  /** Evicts every object's instance, committing pending writes; storage stays. */
+  export function evictAllDurableObjects(): Promise<void>;
+
+  /** A step chosen by name and occurrence (1-based, default 1). */
+  interface StepSelector {
+    name: string;
+    index?: number;
+  }
+
+  /** Mocks the steps of the instances an introspector covers. */
+  interface WorkflowInstanceModifier {
+    disableSleeps(steps?: StepSelector[]): Promise<void>;
+    disableRetryDelays(steps?: StepSelector[]): Promise<void>;
+    mockStepResult(step: StepSelector, stepResult: unknown): Promise<void>;
+    mockStepError(step: StepSelector, error: Error, times?: number): Promise<void>;
+    forceStepTimeout(step: StepSelector, times?: number): Promise<void>;
+    mockEvent(event: { type: string; payload: unknown }): Promise<void>;
+    forceEventTimeout(step: StepSelector): Promise<void>;
+  }
+
+  interface WorkflowInstanceIntrospector {
+    modify(fn: (m: WorkflowInstanceModifier) => Promise<void> | void): Promise<WorkflowInstanceIntrospector>;
+    waitForStepResult(step: StepSelector): Promise<unknown>;
+    waitForStatus(status: InstanceStatus["status"]): Promise<void>;
+    getOutput(): Promise<unknown>;
+    getError(): Promise<{ name: string; message: string }>;
+    dispose(): Promise<void>;
+    [Symbol.asyncDispose](): Promise<void>;
+  }
+
+  interface WorkflowIntrospector {
+    modifyAll(fn: (m: WorkflowInstanceModifier) => Promise<void> | void): Promise<void>;
+    get(): WorkflowInstanceIntrospector[];
+    dispose(): Promise<void>;
+    [Symbol.asyncDispose](): Promise<void>;
+  }
+
+  /** Introspects every instance of `workflow` created from now on. */
+  export function introspectWorkflow(workflow: Workflow): Promise<WorkflowIntrospector>;
+  /** Introspects the instance `instanceId` of `workflow`, which may be created later. */
+  export function introspectWorkflowInstance(workflow: Workflow, instanceId: string): Promise<WorkflowInstanceIntrospector>;
 }

@@ -243,7 +243,8 @@ impl ObjectStore {
     ) -> Result<ObjectStore, DoError> {
         validate_object_id(id)?;
         let path = object_path(data.root(), class, id);
-        let database = Arc::new(Database::open(path.as_deref())?);
+        let key = format!("{class}/{}", id.to_ascii_lowercase());
+        let database = data.durable_object(&key, path.as_deref())?;
         {
             let mut connection = database.lock();
             connection.set_limit(Limit::SQLITE_LIMIT_SQL_LENGTH, MAX_SQL_LENGTH_BYTES)?;
@@ -652,6 +653,37 @@ pub fn durable_object_class_info(
         storage: kind.as_str().to_string(),
         namespace_key,
     })
+}
+
+/// Returns the ids of the objects of `className` that have storage: a file
+/// under `do/<class>/`, or for an in-memory store a database in this process.
+#[napi]
+pub fn list_durable_object_ids(storage: &Storage, class_name: String) -> napi::Result<Vec<String>> {
+    let data = &storage.data;
+    let Some(root) = data.root() else {
+        let prefix = format!("{class_name}/");
+        let mut ids: Vec<String> = data
+            .memory_object_keys()
+            .into_iter()
+            .filter_map(|key| key.strip_prefix(&prefix).map(str::to_string))
+            .collect();
+        ids.sort();
+        return Ok(ids);
+    };
+
+    let dir = root.join("do").join(&class_name);
+    let entries = match std::fs::read_dir(&dir) {
+        Ok(entries) => entries,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(source) => return Err(to_napi(DoError::Storage(StorageError::Io { path: dir.display().to_string(), source }))),
+    };
+    let mut ids: Vec<String> = entries
+        .filter_map(|entry| entry.ok())
+        .filter_map(|entry| entry.file_name().to_str().and_then(|n| n.strip_suffix(".sqlite")).map(str::to_string))
+        .filter(|id| validate_object_id(id).is_ok())
+        .collect();
+    ids.sort();
+    Ok(ids)
 }
 
 /// Validates a Durable Object id string (64 hex digits).

@@ -173,6 +173,11 @@ pub struct DataDir {
     root: Option<PathBuf>,
     main: Arc<Database>,
     d1: Mutex<HashMap<String, Arc<Database>>>,
+    /// Durable Object databases of an in-memory store, by `<class>/<object id>`.
+    /// They stay here after the object closes them, because an in-memory
+    /// database vanishes with its last connection and an evicted object must
+    /// find its data again.
+    memory_objects: Mutex<HashMap<String, Arc<Database>>>,
     /// For an in-memory store, a private temp folder that contains its blob
     /// files (blobs are always files) and is removed when the store is dropped.
     scratch: Option<PathBuf>,
@@ -200,6 +205,7 @@ impl DataDir {
             root: root.map(Path::to_path_buf),
             main: Arc::new(main),
             d1: Mutex::new(HashMap::new()),
+            memory_objects: Mutex::new(HashMap::new()),
             scratch,
         })
     }
@@ -251,6 +257,28 @@ impl DataDir {
         let database = Arc::new(Database::open(path.as_deref())?);
         open.insert(name.to_string(), database.clone());
         Ok(database)
+    }
+}
+
+impl DataDir {
+    /// Opens the database of one Durable Object: its file `path`, or for an
+    /// in-memory store the database this process keeps under `key`.
+    pub fn durable_object(&self, key: &str, path: Option<&Path>) -> Result<Arc<Database>, StorageError> {
+        if path.is_some() {
+            return Ok(Arc::new(Database::open(path)?));
+        }
+        let mut objects = self.memory_objects.lock();
+        if let Some(database) = objects.get(key) {
+            return Ok(database.clone());
+        }
+        let database = Arc::new(Database::open(None)?);
+        objects.insert(key.to_string(), database.clone());
+        Ok(database)
+    }
+
+    /// Returns the keys (`<class>/<object id>`) of the in-memory Durable Object databases.
+    pub fn memory_object_keys(&self) -> Vec<String> {
+        self.memory_objects.lock().keys().cloned().collect()
     }
 }
 

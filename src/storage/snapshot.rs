@@ -12,6 +12,7 @@ use rusqlite::backup::Backup;
 use rusqlite::config::DbConfig;
 use rusqlite::Connection;
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Pages copied per backup step: all of them, in one step, because a
@@ -22,6 +23,8 @@ const BACKUP_PAGES_PER_STEP: std::os::raw::c_int = std::os::raw::c_int::MAX;
 pub struct DataSnapshot {
     main: Connection,
     d1: HashMap<String, Connection>,
+    /// In-memory Durable Object databases, by `<class>/<object id>`.
+    objects: HashMap<String, Connection>,
 }
 
 impl DataDir {
@@ -38,6 +41,11 @@ impl DataDir {
         if let Some(root) = &self.root {
             remove_unopened_d1_files(&root.join("d1"), |name| open.contains_key(name))?;
         }
+
+        // Objects open now keep their database handle until they are
+        // evicted, so the caller evicts them first; the data goes with the map.
+        // NOTE: Durable Object files of an on-disk store are not removed.
+        self.memory_objects.lock().clear();
         Ok(())
     }
 
@@ -48,7 +56,11 @@ impl DataDir {
         for (name, database) in self.d1.lock().iter() {
             d1.insert(name.clone(), copy_to_memory(database)?);
         }
-        Ok(DataSnapshot { main, d1 })
+        let mut objects = HashMap::new();
+        for (key, database) in self.memory_objects.lock().iter() {
+            objects.insert(key.clone(), copy_to_memory(database)?);
+        }
+        Ok(DataSnapshot { main, d1, objects })
     }
 
     /// Puts every database back to its state in `snapshot`. A D1 database
@@ -60,6 +72,21 @@ impl DataDir {
                 Some(copy) => copy_from_memory(copy, database)?,
                 None => clear_schema(database)?,
             }
+        }
+
+        // An object created after the snapshot did not exist then, so its database goes.
+        let mut objects = self.memory_objects.lock();
+        objects.retain(|key, _| snapshot.objects.contains_key(key));
+        for (key, copy) in &snapshot.objects {
+            let database = match objects.get(key) {
+                Some(database) => database.clone(),
+                None => {
+                    let database = Arc::new(Database::open(None)?);
+                    objects.insert(key.clone(), database.clone());
+                    database
+                }
+            };
+            copy_from_memory(copy, &database)?;
         }
         Ok(())
     }
@@ -278,5 +305,28 @@ mod tests {
         data.restore(&snapshot).unwrap();
         assert_eq!(count(data.main(), "SELECT count(*) FROM kv_entries"), 1);
         assert_eq!(count(&data.d1("db").unwrap(), "SELECT count(*) FROM t"), 1);
+    }
+
+    #[test]
+    fn memory_objects_survive_close_and_follow_restore() {
+        let data = DataDir::open(None).unwrap();
+        let seeded = data.durable_object("A/seeded", None).unwrap();
+        seeded.lock().execute_batch("CREATE TABLE t (a); INSERT INTO t VALUES (1);").unwrap();
+        drop(seeded);
+
+        // The database outlives its last handle, as an evicted object's must.
+        let reopened = data.durable_object("A/seeded", None).unwrap();
+        assert_eq!(count(&reopened, "SELECT count(*) FROM t"), 1);
+
+        let snapshot = data.snapshot().unwrap();
+        reopened.lock().execute("INSERT INTO t VALUES (2)", []).unwrap();
+        data.durable_object("A/later", None).unwrap();
+        data.restore(&snapshot).unwrap();
+
+        assert_eq!(data.memory_object_keys(), vec!["A/seeded".to_string()]);
+        assert_eq!(count(&data.durable_object("A/seeded", None).unwrap(), "SELECT count(*) FROM t"), 1);
+
+        data.reset().unwrap();
+        assert!(data.memory_object_keys().is_empty());
     }
 }
