@@ -9,6 +9,7 @@ import type { Storage, WorkflowEngine } from "../../index.js";
 // Importing the binding also registers the Workflow error classes used below.
 import "../bindings/workflow.ts";
 import type { WorkerConfig } from "../config.ts";
+import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
 import { workflowEngine } from "../env.ts";
 import { callNative, translateError } from "../errors.ts";
 import { deserializeValue } from "../serialize.ts";
@@ -29,6 +30,9 @@ Commands:
   instances terminate <workflow> <id>      Terminate an instance
   instances pause <workflow> <id>          Pause an instance at its next step
   instances resume <workflow> <id>         Resume a paused instance
+
+Options:
+${CONFIG_FLAGS_USAGE}
 `;
 
 class UsageError extends Error {}
@@ -44,9 +48,7 @@ export async function runWorkflowsCommand(args: string[], context: WorkflowsComm
       allowPositionals: true,
       strict: true,
       options: {
-        config: { type: "string", short: "c" },
-        env: { type: "string", short: "e" },
-        "persist-to": { type: "string" },
+        ...CONFIG_FLAGS,
         help: { type: "boolean", short: "h" },
       },
     });
