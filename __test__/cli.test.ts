@@ -372,3 +372,19 @@ for (const [name, args] of CONFIG_COMMANDS) {
     expect(exitCode).toBe(0);
   });
 }
+
+test("cli workflows describe names a missing instance", async () => {
+  const cwd = stagingProject();
+  const { exitCode, output } = await runBun([CLI, "workflows", "instances", "describe", "flow", "nope", "-c", "app/wrangler.jsonc", "-e", "staging"], cwd);
+
+  expect(output).toContain(`✘ [ERROR] Instance "nope" of workflow "flow" not found (instance.not_found).`);
+  expect(exitCode).toBe(1);
+});
+
+test("cli workflows rejects an unknown workflow", async () => {
+  const cwd = stagingProject();
+  const { exitCode, output } = await runBun([CLI, "workflows", "instances", "list", "nope-flow", "-c", "app/wrangler.jsonc", "-e", "staging"], cwd);
+
+  expect(output).toContain(`✘ [ERROR] Workflow "nope-flow" not found. Known workflows: flow.`);
+  expect(exitCode).toBe(1);
+});

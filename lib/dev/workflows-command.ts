@@ -69,6 +69,16 @@ export async function runWorkflowsCommand(args: string[], context: WorkflowsComm
     if (workflow === undefined) throw new UsageError(`instances ${subcommand ?? "<command>"} needs a <workflow> argument.`);
     if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}".`);
 
+    // An unknown name would otherwise list as empty, which reads like a Workflow with no instances.
+    const known = listWorkflows(context.config, callNative(() => engine.workflows())).map((entry) => entry.name);
+    if (!known.includes(workflow)) {
+      const names = known.length === 0 ? "none in the config or local state" : known.join(", ");
+      throw new Error(`Workflow "${workflow}" not found. Known workflows: ${names}.`);
+    }
+    if (id !== undefined && subcommand !== "list" && !callNative(() => engine.exists(workflow, id))) {
+      throw new Error(`Instance "${id}" of workflow "${workflow}" not found (instance.not_found).`);
+    }
+
     switch (subcommand) {
       case "list": {
         if (id !== undefined) throw new UsageError(`Unexpected argument "${id}" for instances list.`);
