@@ -25,6 +25,17 @@ test("cli help lists commands", async () => {
   expect(exitCode).toBe(0);
 });
 
+test("cli help aligns command descriptions", async () => {
+  const { output } = await runBun([CLI, "--help"], workerDir({}));
+  const columns = output
+    .split("\n")
+    .filter((line) => line.startsWith("  bunflare "))
+    .map((line) => line.search(/(?<=\S {2,})\S/));
+
+  expect(columns.length).toBe(7);
+  expect(new Set(columns).size).toBe(1);
+});
+
 test("cli dev help lists flags", async () => {
   const { exitCode, output } = await runBun([CLI, "dev", "--help"], workerDir({}));
 
