@@ -218,7 +218,7 @@ export class S3Endpoint {
 
   /**
    * Rejects a request for a bucket that no config names, this endpoint did not create and that
-   * holds no objects (the CLI can write to any bucket name), as S3 does with NoSuchBucket.
+   * contains no objects (the CLI can write to any bucket name), as S3 does with NoSuchBucket.
    */
   async #requireBucket(bucket: R2Bucket, bucketName: string): Promise<void> {
     if (this.#existing.has(bucketName)) return;
