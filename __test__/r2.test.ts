@@ -853,3 +853,12 @@ console.log(JSON.stringify({ size: put.size, received, growthMiB: (peak - idle) 
     expect(result.growthMiB).toBeLessThan(100);
   }, 60_000);
 });
+
+test("r2 bucket over in-memory storage", async () => {
+  const { createR2Bucket: createFromPackage, openStorage } = await import("../lib/index.ts");
+  const bucket = createFromPackage(openStorage(null), "standalone");
+
+  await bucket.put("a.txt", "in memory");
+
+  expect(await (await bucket.get("a.txt"))!.text()).toBe("in memory");
+});
