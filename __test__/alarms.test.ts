@@ -1,4 +1,4 @@
-import { test, expect, describe, afterEach } from "bun:test";
+import { test, expect, describe, afterEach, setDefaultTimeout } from "bun:test";
 import { Database } from "bun:sqlite";
 import { copyFileSync } from "node:fs";
 import { join } from "node:path";
@@ -54,9 +54,13 @@ function stubOf(namespace: DurableObjectNamespace, name = "a"): Stub {
   return namespace.getByName(name) as Stub;
 }
 
-/** Polls the object's recorded alarm runs until there are `count`, for at most 4 seconds. */
+// Every wait below polls for a state, so the deadlines only bound a stuck run. They are
+// long because a loaded 2-core CI machine can take seconds to start a Worker.
+setDefaultTimeout(60_000);
+
+/** Polls the object's recorded alarm runs until there are `count`, for at most 20 seconds. */
 async function waitForRuns(stub: Stub, count: number): Promise<Run[]> {
-  const deadline = Date.now() + 4_000;
+  const deadline = Date.now() + 20_000;
   for (;;) {
     const runs: Run[] = (await stub.run(`return (await storage.get("runs")) ?? []`)) as Run[];
     if (runs.length >= count) return runs;

@@ -1,4 +1,6 @@
 import { test, expect, afterEach } from "bun:test";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
 import { CLI, killChildren, freePort, runBun, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
 
 import packageJson from "../package.json" with { type: "json" };
@@ -21,6 +23,17 @@ test("cli help lists commands", async () => {
   expect(output).toContain("bunflare kv");
   expect(output).toContain("bunflare d1");
   expect(exitCode).toBe(0);
+});
+
+test("cli help aligns command descriptions", async () => {
+  const { output } = await runBun([CLI, "--help"], workerDir({}));
+  const columns = output
+    .split("\n")
+    .filter((line) => line.startsWith("  bunflare "))
+    .map((line) => line.search(/(?<=\S {2,})\S/));
+
+  expect(columns.length).toBe(7);
+  expect(new Set(columns).size).toBe(1);
 });
 
 test("cli dev help lists flags", async () => {
@@ -318,3 +331,71 @@ test("cli commands share state with a busy dev server", async () => {
   expect(child.output).not.toContain("SQLITE_BUSY");
   expect(child.output).not.toContain("Uncaught");
 }, 30_000);
+
+/** One run of each config-reading command, against bindings that exist only in the config's "staging" environment. */
+const CONFIG_COMMANDS: [string, string[]][] = [
+  ["cache", ["cache", "purge"]],
+  ["queues", ["queues", "list"]],
+  ["r2", ["r2", "object", "list", "photos"]],
+  ["workflows", ["workflows", "list"]],
+  ["kv", ["kv", "key", "list", "--binding", "CACHE"]],
+  ["d1", ["d1", "execute", "DB", "--command", "SELECT 1"]],
+];
+
+/** Creates a project whose config sits in app/, so a command finds it only through -c. */
+function stagingProject(): string {
+  const staging = {
+    kv_namespaces: [{ binding: "CACHE", id: "cache" }],
+    d1_databases: [{ binding: "DB", database_name: "db", database_id: "db" }],
+    r2_buckets: [{ binding: "PHOTOS", bucket_name: "photos" }],
+    queues: { producers: [{ binding: "JOBS", queue: "jobs" }] },
+    workflows: [{ binding: "FLOW", name: "flow", class_name: "Flow" }],
+  };
+  return workerDir({
+    "app/wrangler.jsonc": wranglerConfig({ env: { staging } }),
+    "app/src/index.ts": WORKER,
+  });
+}
+
+for (const [name, args] of CONFIG_COMMANDS) {
+  for (const [config, env] of [["-c", "-e"], ["--config", "--env"]]) {
+    test(`cli ${name} takes ${config}, ${env} and --persist-to`, async () => {
+      const cwd = stagingProject();
+      const { exitCode, output } = await runBun(
+        [CLI, ...args, config!, "app/wrangler.jsonc", env!, "staging", "--persist-to", "state"],
+        cwd,
+      );
+
+      expect(output).not.toContain("✘");
+      expect(exitCode).toBe(0);
+      expect(existsSync(join(cwd, "state"))).toBe(true);
+      expect(existsSync(join(cwd, "app", ".bunflare"))).toBe(false);
+    });
+  }
+
+  test(`cli ${name} help lists the config flags`, async () => {
+    const cwd = workerDir({ "wrangler.jsonc": wranglerConfig(), "src/index.ts": WORKER });
+    const { exitCode, output } = await runBun([CLI, ...args.slice(0, 1), "--help"], cwd);
+
+    for (const flag of ["-c, --config <path>", "-e, --env <name>", "--persist-to <dir>"]) {
+      expect(output).toContain(flag);
+    }
+    expect(exitCode).toBe(0);
+  });
+}
+
+test("cli workflows describe names a missing instance", async () => {
+  const cwd = stagingProject();
+  const { exitCode, output } = await runBun([CLI, "workflows", "instances", "describe", "flow", "nope", "-c", "app/wrangler.jsonc", "-e", "staging"], cwd);
+
+  expect(output).toContain(`✘ [ERROR] Instance "nope" of workflow "flow" not found (instance.not_found).`);
+  expect(exitCode).toBe(1);
+});
+
+test("cli workflows rejects an unknown workflow", async () => {
+  const cwd = stagingProject();
+  const { exitCode, output } = await runBun([CLI, "workflows", "instances", "list", "nope-flow", "-c", "app/wrangler.jsonc", "-e", "staging"], cwd);
+
+  expect(output).toContain(`✘ [ERROR] Workflow "nope-flow" not found. Known workflows: flow.`);
+  expect(exitCode).toBe(1);
+});

@@ -1,5 +1,5 @@
 import { test, expect, afterEach } from "bun:test";
-import { writeFileSync, existsSync } from "node:fs";
+import { writeFileSync, existsSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { pathAndQuery } from "../lib/dev/server.ts";
 import { CLI, killChildren, REGISTER, fetchWhenListening, freePort, runBun, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
@@ -121,6 +121,27 @@ test("dev reloads on file change", async () => {
   expect(child.count(/Reloaded test-worker/)).toBe(1);
   // Storage is opened once per process, so a reload must not open it again.
   expect(child.count(/Local state in /)).toBe(1);
+});
+
+test("dev reload names the file an editor saved", async () => {
+  const cwd = workerDir({
+    "wrangler.jsonc": wranglerConfig(),
+    "src/index.ts": `import { version } from "./version.ts"; export default { fetch() { return Response.json({ version }); } };`,
+    "src/version.ts": `export const version = 1;`,
+  });
+  const { child, url } = await startDev(cwd);
+
+  // vim writes a swap file, and sed -i writes a temp file and renames it over the original.
+  writeFileSync(join(cwd, "src/.version.ts.swp"), "swap");
+  writeFileSync(join(cwd, "src/sedz3lYu5"), `export const version = 2;`);
+  renameSync(join(cwd, "src/sedz3lYu5"), join(cwd, "src/version.ts"));
+  rmSync(join(cwd, "src/.version.ts.swp"));
+  await child.waitFor(/Reloaded test-worker after a change to /);
+
+  expect(await (await fetch(url)).json()).toEqual({ version: 2 });
+  expect(child.output).toMatch(/Reloaded test-worker after a change to \S*src\/version\.ts\n/);
+  expect(child.output).not.toContain("sedz3lYu5");
+  expect(child.output).not.toContain(".swp");
 });
 
 /** A Worker that returns its vars and a KV value, to see what a config reload changed and kept. */

@@ -120,6 +120,15 @@ describe("namespace", () => {
     expect(promise).rejects.toThrow('Durable Object class "Room" has no migration');
   });
 
+  test("class not exported fails start", async () => {
+    const bindings = { bindings: [...BINDINGS.durable_objects.bindings, { name: "LOBBY", class_name: "Lobby" }] };
+    const migrations = [...MIGRATIONS, { tag: "v2", new_classes: ["Lobby"] }];
+
+    await expect(start({ durable_objects: bindings, migrations })).rejects.toThrow(
+      'Durable Object binding "LOBBY" refers to class Lobby, which Worker "test-worker" does not export. Export the class from the entry module.',
+    );
+  });
+
   test("renaming a missing class fails", async () => {
     const migrations = [...MIGRATIONS, { tag: "v2", renamed_classes: [{ from: "Gone", to: "Hall" }] }];
     await expect(start({ migrations })).rejects.toThrow('migration "v2" cannot rename class "Gone": no migration created it');

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
+  CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
@@ -156,4 +157,20 @@ test("s3 aws-chunked upload", async () => {
   const object = await client.send(new GetObjectCommand({ Bucket: "files", Key: "chunked.txt" }));
   expect(await object.Body!.transformToString()).toBe("hello world");
   expect(object.ContentEncoding).toBeUndefined();
+});
+
+test("s3 missing bucket is NoSuchBucket", async () => {
+  const getError = await client.send(new GetObjectCommand({ Bucket: "nope", Key: "a.txt" })).catch((error: unknown) => error);
+  const listError = await client.send(new ListObjectsV2Command({ Bucket: "nope" })).catch((error: unknown) => error);
+
+  expect(getError).toMatchObject({ name: "NoSuchBucket", $metadata: { httpStatusCode: 404 } });
+  expect(listError).toMatchObject({ name: "NoSuchBucket", $metadata: { httpStatusCode: 404 } });
+});
+
+test("s3 created bucket accepts objects", async () => {
+  await client.send(new CreateBucketCommand({ Bucket: "made-here" }));
+  await client.send(new PutObjectCommand({ Bucket: "made-here", Key: "a.txt", Body: "made" }));
+
+  const object = await client.send(new GetObjectCommand({ Bucket: "made-here", Key: "a.txt" }));
+  expect(await object.Body!.transformToString()).toBe("made");
 });

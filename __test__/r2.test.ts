@@ -853,3 +853,14 @@ console.log(JSON.stringify({ size: put.size, received, growthMiB: (peak - idle) 
     expect(result.growthMiB).toBeLessThan(100);
   }, 60_000);
 });
+
+test("r2 bucket over in-memory storage", async () => {
+  const { createR2Bucket: createFromPackage, openStorage } = await import("../lib/index.ts");
+  const bucket = createFromPackage(openStorage(null), "standalone");
+
+  await bucket.put("a.txt", "in memory");
+
+  const object = await bucket.get("a.txt");
+  expect(object).toBeInstanceOf(R2ObjectBody);
+  expect(await (object as R2ObjectBody).text()).toBe("in memory");
+});

@@ -112,5 +112,5 @@ test("workflows commands list, describe and control instances", async () => {
 
   const missing = await workflowsCommand(persistTo, "instances", "describe", "order-processing", "nope");
   expect(missing.exitCode).toBe(1);
-  expect(missing.output).toContain("✘ [ERROR] instance.not_found");
+  expect(missing.output).toContain(`✘ [ERROR] Instance "nope" of workflow "order-processing" not found (instance.not_found).`);
 });

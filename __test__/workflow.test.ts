@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, test } from "bun:test";
+import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -41,9 +41,13 @@ export default { fetch() { return new Response("ok"); } };`,
   return { worker, flow: worker.env.FLOW as Workflow, name };
 }
 
-/** Waits until `condition` holds, polling; fails after about three seconds. */
+// Every wait below polls for a state, so the deadlines only bound a stuck run. They are
+// long because a loaded 2-core CI machine can take seconds to start a Worker.
+setDefaultTimeout(60_000);
+
+/** Waits until `condition` holds, polling every 5 ms; fails after about 20 seconds. */
 async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 4_000; i++) {
     if (await condition()) return;
     await Bun.sleep(5);
   }
@@ -493,7 +497,7 @@ describe("events", () => {
   });
 
   test("wait timeout throws and a later wait still receives", async () => {
-    const { flow } = await startFlow(async (_event, step) => {
+    const { worker, flow, name } = await startFlow(async (_event, step) => {
       let timedOut = "";
       try {
         await step.waitForEvent("first", { type: "signal", timeout: "10 minutes" });
@@ -506,7 +510,10 @@ describe("events", () => {
     const instance = await flow.create({ id: "timeouts" });
     await waitForStatus(instance, "waiting");
     native.advanceClock(600_000);
-    await until(async () => (await statusOf(instance)) === "waiting" && native.schedulerPending() > 0, "the second wait");
+    // The first wait times out on the scheduler thread, later than advanceClock returns. An
+    // event sent before that would satisfy the first wait, so wait for the second one's row.
+    const steps = () => workflowEngine(native.Storage.open(worker.config.persistTo)).steps(name, instance.id);
+    await until(() => steps().some((step) => step.name === "second" && step.status === "waiting"), "the second wait");
     await instance.sendEvent({ type: "signal", payload: 2 });
     await waitForStatus(instance, "complete");
     expect((await instance.status()).output).toEqual({ timedOut: "WorkflowTimeoutError: Execution timed out after 600000ms", payload: 2 });

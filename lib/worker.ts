@@ -142,7 +142,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     if (!primary.runtime) throw new Error(`Worker ${config.name} has no main module to run a scheduled event.`);
     return await primary.runtime.scheduled(cron, scheduledTime);
   };
-  const handler = createRequestHandler(primary, { broker, scheduled: runScheduled, s3: new S3Endpoint(storage) });
+  const handler = createRequestHandler(primary, { broker, scheduled: runScheduled, s3: new S3Endpoint(storage, configs.flatMap((each) => each.r2Buckets.map((bucket) => bucket.bucketName))) });
   const port = options.port ?? 0;
   const ip = options.ip ?? "127.0.0.1";
   let server: WorkerServer;

@@ -184,14 +184,19 @@ export class WorkerRegistry {
   }
 
   /**
-   * Checks that every Durable Object class bound from another Worker is
-   * exported by that Worker; call after every Worker is loaded. A class of
-   * the Worker's own is checked when its first object is constructed.
+   * Checks that every bound Durable Object class is exported by the Worker that
+   * defines it, as a deploy does; call after every Worker is loaded. A Worker
+   * without a main module is skipped, since it has nothing to export.
    */
   checkDurableObjectClasses(): void {
     for (const instance of this.#workers.values()) {
       for (const binding of instance.config.durableObjects) {
-        if (binding.scriptName === null || binding.scriptName === instance.name) continue;
+        if (binding.scriptName === null || binding.scriptName === instance.name) {
+          if (!instance.runtime || typeof instance.runtime.exportedValue(binding.className) === "function") continue;
+          throw new ConfigError(
+            `Durable Object binding "${binding.binding}" refers to class ${binding.className}, which Worker "${instance.name}" does not export. Export the class from the entry module.`,
+          );
+        }
         if (typeof this.durableObjectClass(binding.scriptName, binding.className) === "function") continue;
         throw new ConfigError(
           `Durable Object binding "${binding.binding}" of Worker "${instance.name}" refers to class ${binding.className} of Worker "${binding.scriptName}", which does not export it.`,

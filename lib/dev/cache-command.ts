@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import type { Storage } from "../../index.js";
 import type { WorkerConfig } from "../config.ts";
+import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
 import { callNative } from "../errors.ts";
 import { native } from "../native.ts";
 
@@ -20,8 +21,7 @@ Removes cached responses from the local Cache API storage.
 
 Options:
   --name <cache>          Purge only this cache: "default" for caches.default, or a name given to caches.open()
-  -c, --config <path>     The wrangler config whose local state to use
-      --persist-to <dir>  The local state directory (default: .bunflare beside the config)
+${CONFIG_FLAGS_USAGE}
 `;
 
 /** Runs `bunflare cache <args>` and returns the exit code. */
@@ -35,9 +35,7 @@ export async function runCacheCommand(args: string[], context: CacheCommandConte
       args,
       options: {
         name: { type: "string" },
-        config: { type: "string", short: "c" },
-        env: { type: "string", short: "e" },
-        "persist-to": { type: "string" },
+        ...CONFIG_FLAGS,
         help: { type: "boolean", short: "h" },
       },
       strict: true,

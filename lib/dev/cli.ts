@@ -20,17 +20,17 @@ import { log, setLogLevel } from "../log.ts";
 const USAGE = `Usage: bunflare <command> [options]
 
 Commands:
-  bunflare dev    Serve the Worker locally, reloading on changes
-  bunflare kv     Work with local KV namespaces
-  bunflare d1     Work with local D1 databases
-  bunflare cache  Purge the local Cache API storage
-  bunflare queues Work with local queues
-  bunflare r2     Work with local R2 objects
-  bunflare workflows Work with local Workflow instances
+  bunflare dev        Serve the Worker locally, reloading on changes
+  bunflare kv         Work with local KV namespaces
+  bunflare d1         Work with local D1 databases
+  bunflare cache      Purge the local Cache API storage
+  bunflare queues     Work with local queues
+  bunflare r2         Work with local R2 objects
+  bunflare workflows  Work with local Workflow instances
 
 Options:
-  -h, --help      Show help for bunflare or a command
-  -v, --version   Show the bunflare version`;
+  -h, --help          Show help for bunflare or a command
+  -v, --version       Show the bunflare version`;
 
 const DEV_USAGE = `Usage: bunflare dev [script] [options]
 

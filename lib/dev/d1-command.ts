@@ -13,6 +13,7 @@ import { native } from "../native.ts";
 import { createD1Database, type D1Database, type D1Result } from "../bindings/d1.ts";
 import { readD1Migrations, listAppliedD1Migrations, applyD1Migrations } from "../d1-migrations.ts";
 import { ConfigError, readConfigSource, sectionsDeclaring, type WorkerConfig, type D1DatabaseBinding } from "../config.ts";
+import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
 
 type NativeStorage = InstanceType<typeof native.Storage>;
 
@@ -36,7 +37,8 @@ Options:
   --command <sql>  SQL to run; several statements may be separated by ';'
   --file <path>    a .sql file to run
   --json           print the results as JSON instead of tables
-  --local          run against the local database (the default and only mode)`;
+  --local          run against the local database (the default and only mode)
+${CONFIG_FLAGS_USAGE}`;
 
 /** Flags wrangler's d1 commands accept. Those that only matter remotely are rejected below. */
 const OPTIONS = {
@@ -48,11 +50,8 @@ const OPTIONS = {
   preview: { type: "boolean" },
   yes: { type: "boolean", short: "y" },
   help: { type: "boolean", short: "h" },
-  // The caller resolves these global flags into `context` before calling, so
-  // they are accepted here and have no further effect.
-  "persist-to": { type: "string" },
-  config: { type: "string", short: "c" },
-  env: { type: "string", short: "e" },
+  // The caller resolves these into `context` before calling, so they have no further effect here.
+  ...CONFIG_FLAGS,
 } as const;
 
 /** Runs one `bunflare d1` command and returns its exit code. `args` follow the word `d1`. */

@@ -12,6 +12,7 @@ import type { KvNamespace, Storage } from "../../index.js";
 // Importing the binding also registers the KV error classes used below.
 import { GET_TYPE_CODES } from "../bindings/kv.ts";
 import type { WorkerConfig } from "../config.ts";
+import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
 import { callNative, translateError } from "../errors.ts";
 import { native } from "../native.ts";
 
@@ -43,9 +44,7 @@ Options:
   --expiration <seconds>  put: expire the key at this time, in seconds since the UNIX epoch
   --metadata <json>       put: JSON metadata to store with the key (at most 1024 bytes)
   --local                 Accepted for wrangler compatibility; bunflare data is always local
-  -c, --config <path>     The wrangler config to read (default: wrangler.jsonc, .json or .toml)
-  -e, --env <name>        Use the config's environment <name>
-  --persist-to <dir>      Directory for local state (default: .bunflare beside the config)
+${CONFIG_FLAGS_USAGE}
 `;
 
 /** A mistake in the command line, reported with the usage text and exit code 1. */
@@ -79,11 +78,8 @@ export async function runKvCommand(args: string[], context: KvCommandContext): P
         // NOTE: bunflare's config has no preview_id, so --preview uses the binding's id.
         preview: { type: "boolean" },
         help: { type: "boolean", short: "h" },
-        // The caller resolves these global flags into `context` before calling, so
-        // they are accepted here and have no further effect.
-        "persist-to": { type: "string" },
-        config: { type: "string", short: "c" },
-        env: { type: "string", short: "e" },
+        // The caller resolves these into `context` before calling, so they have no further effect here.
+        ...CONFIG_FLAGS,
       },
     });
 

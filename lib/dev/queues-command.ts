@@ -8,6 +8,7 @@ import type { Storage } from "../../index.js";
 // Importing the binding also registers the queue error classes used below.
 import { CONTENT_TYPE_CODES, CONTENT_TYPE_NAMES, deserializeBody, type QueueContentType } from "../bindings/queue.ts";
 import type { WorkerConfig } from "../config.ts";
+import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
 import { queueBroker } from "../env.ts";
 import { callNative, translateError } from "../errors.ts";
 
@@ -30,6 +31,7 @@ Options:
   --content-type <type>   message send: text (default) or json
   --delay-secs <seconds>  message send: seconds before consumers see the message
   --limit <n>             message list: print at most n messages
+${CONFIG_FLAGS_USAGE}
 `;
 
 class UsageError extends Error {}
@@ -48,6 +50,7 @@ export async function runQueuesCommand(args: string[], context: QueuesCommandCon
         "content-type": { type: "string" },
         "delay-secs": { type: "string" },
         limit: { type: "string" },
+        ...CONFIG_FLAGS,
         help: { type: "boolean", short: "h" },
       },
     });

@@ -11,6 +11,7 @@ import { parseArgs } from "node:util";
 import type { Storage } from "../../index.js";
 import { createR2Bucket, type R2HTTPMetadata, type R2ObjectBody } from "../bindings/r2.ts";
 import type { WorkerConfig } from "../config.ts";
+import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
 import { translateError } from "../errors.ts";
 
 export interface R2CommandContext {
@@ -47,6 +48,7 @@ Options:
       --expires <date>              put: Expires date to store
   -s, --storage-class <class>       put: Standard or InfrequentAccess
       --local                       Accepted for wrangler compatibility; bunflare data is always local
+${CONFIG_FLAGS_USAGE}
 `;
 
 /** A mistake in the command line, reported with exit code 1. */
@@ -81,10 +83,7 @@ export async function runR2Command(args: string[], context: R2CommandContext): P
         jurisdiction: { type: "string", short: "J" },
         local: { type: "boolean" },
         remote: { type: "boolean" },
-        // The shared config flags, already applied by the CLI.
-        config: { type: "string", short: "c" },
-        env: { type: "string", short: "e" },
-        "persist-to": { type: "string" },
+        ...CONFIG_FLAGS,
         help: { type: "boolean", short: "h" },
       },
     });

@@ -170,9 +170,12 @@ function uploadBody(request: Request): ReadableStream<Uint8Array> | string {
 export class S3Endpoint {
   readonly #storage: Storage;
   readonly #buckets = new Map<string, R2Bucket>();
+  /** Names of the buckets known to exist: the configs' `bucket_name`s and those created through this endpoint. */
+  readonly #existing: Set<string>;
 
-  constructor(storage: Storage) {
+  constructor(storage: Storage, bucketNames: Iterable<string> = []) {
     this.#storage = storage;
+    this.#existing = new Set(bucketNames);
   }
 
   #bucket(name: string): R2Bucket {
@@ -196,6 +199,14 @@ export class S3Endpoint {
     try {
       if (bucketName === "") throw new S3Error(400, "InvalidBucketName", "Path-style requests need a bucket name.");
       const bucket = this.#bucket(bucketName);
+
+      // CreateBucket is the one request that may name a bucket that does not exist yet.
+      if (key === "" && request.method === "PUT") {
+        this.#existing.add(bucketName);
+        return new Response(null, { status: 200 });
+      }
+      await this.#requireBucket(bucket, bucketName);
+
       if (key === "") return await this.#bucketRequest(request, url, bucket, bucketName);
       return await this.#objectRequest(request, url, bucket, bucketName, key);
     } catch (error) {
@@ -203,6 +214,18 @@ export class S3Endpoint {
       if (s3Error.status >= 500) log.error(`S3 ${request.method} failed: ${s3Error.message}`, { bucket: bucketName, key });
       return errorResponse(s3Error, url.pathname);
     }
+  }
+
+  /**
+   * Rejects a request for a bucket that no config names, this endpoint did not create and that
+   * contains no objects (the CLI can write to any bucket name), as S3 does with NoSuchBucket.
+   */
+  async #requireBucket(bucket: R2Bucket, bucketName: string): Promise<void> {
+    if (this.#existing.has(bucketName)) return;
+
+    const stored = await bucket.list({ limit: 1 });
+    if (stored.objects.length === 0) throw new S3Error(404, "NoSuchBucket", `The specified bucket "${bucketName}" does not exist.`);
+    this.#existing.add(bucketName);
   }
 
   async #bucketRequest(request: Request, url: URL, bucket: R2Bucket, bucketName: string): Promise<Response> {
@@ -218,8 +241,8 @@ export class S3Endpoint {
       const deleted = keys.map((key) => `<Deleted><Key>${escapeXml(key)}</Key></Deleted>`).join("");
       return xmlResponse(`<DeleteResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${deleted}</DeleteResult>`);
     }
-    // NOTE: bucket creation and deletion are accepted and do nothing; local buckets exist on first use.
-    if (request.method === "PUT" || request.method === "DELETE") return new Response(null, { status: request.method === "PUT" ? 200 : 204 });
+    // NOTE: bucket deletion is accepted and does nothing, so the bucket and its objects stay.
+    if (request.method === "DELETE") return new Response(null, { status: 204 });
     throw new S3Error(501, "NotImplemented", `${request.method} on a bucket is not supported by bunflare's S3 endpoint.`);
   }
 

@@ -1,7 +1,7 @@
 // Watches a Worker's sources and config files and reloads it after a change.
 
-import { watch, type FSWatcher } from "node:fs";
-import { dirname, join, sep } from "node:path";
+import { existsSync, watch, type FSWatcher } from "node:fs";
+import { basename, dirname, join, sep } from "node:path";
 import { BuildError, ConfigError } from "../config.ts";
 import { describeError } from "../execution-context.ts";
 import { log } from "../log.ts";
@@ -11,6 +11,13 @@ const DEBOUNCE_MS = 100;
 
 /** Directory names whose changes never trigger a reload (state, dependencies, VCS). */
 const IGNORED_DIRS = new Set(["node_modules", ".git", ".bunflare", ".wrangler"]);
+
+/**
+ * File names that editors and tools write next to a file while saving it: GNU sed -i's
+ * "sedXXXXXX", vim's swap files and its "4913" probe, backups ending in "~", Emacs lock and
+ * autosave files, JetBrains' safe-write copies, GNOME's output streams and ".tmp" files.
+ */
+const EDITOR_TEMP_FILE = /^(sed[A-Za-z0-9]{6}|4913|\.#.*|#.*#|\.goutputstream-.*)$|(\.sw[a-p]|~|\.tmp|___jb_(tmp|old)___)$/;
 
 /** A directory watched without recursion, for the files in it whose names `matches` accepts. */
 export interface WatchedFiles {
@@ -37,6 +44,8 @@ export function watchSources(options: WatchOptions): () => void {
   const watchers: FSWatcher[] = [];
   let timer: ReturnType<typeof setTimeout> | null = null;
   const changed = new Set<string>();
+  // A removed config or secret file changes the config, so these count even when they are gone.
+  const watchedFiles = new Set<string>();
   let running: Promise<void> | null = null;
   let rerun = false;
 
@@ -47,8 +56,12 @@ export function watchSources(options: WatchOptions): () => void {
       rerun = true;
       return;
     }
-    const files = [...changed];
+    // A source path that is gone by now was an editor's temp file renamed over the real one,
+    // whose own event names the file that changed.
+    const files = [...changed].filter((path) => watchedFiles.has(path) || existsSync(path));
     changed.clear();
+    watchedFiles.clear();
+    if (files.length === 0) return;
     running = options.reload(files).catch((error) => {
       log.error(`Reload failed; the previous version keeps serving: ${describeReloadError(error)}`);
     });
@@ -69,6 +82,7 @@ export function watchSources(options: WatchOptions): () => void {
   };
 
   const record = (path: string) => {
+    if (EDITOR_TEMP_FILE.test(basename(path))) return;
     changed.add(path);
     schedule();
   };
@@ -92,7 +106,9 @@ export function watchSources(options: WatchOptions): () => void {
   for (const { dir, matches } of options.files ?? []) {
     try {
       const watcher = watch(dir, (_event, file) => {
-        if (file && matches(file.toString())) record(join(dir, file.toString()));
+        if (!file || !matches(file.toString())) return;
+        watchedFiles.add(join(dir, file.toString()));
+        record(join(dir, file.toString()));
       });
       watchers.push(watcher);
     } catch (error) {

@@ -9,6 +9,7 @@ import type { Storage, WorkflowEngine } from "../../index.js";
 // Importing the binding also registers the Workflow error classes used below.
 import "../bindings/workflow.ts";
 import type { WorkerConfig } from "../config.ts";
+import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
 import { workflowEngine } from "../env.ts";
 import { callNative, translateError } from "../errors.ts";
 import { deserializeValue } from "../serialize.ts";
@@ -29,6 +30,9 @@ Commands:
   instances terminate <workflow> <id>      Terminate an instance
   instances pause <workflow> <id>          Pause an instance at its next step
   instances resume <workflow> <id>         Resume a paused instance
+
+Options:
+${CONFIG_FLAGS_USAGE}
 `;
 
 class UsageError extends Error {}
@@ -44,9 +48,7 @@ export async function runWorkflowsCommand(args: string[], context: WorkflowsComm
       allowPositionals: true,
       strict: true,
       options: {
-        config: { type: "string", short: "c" },
-        env: { type: "string", short: "e" },
-        "persist-to": { type: "string" },
+        ...CONFIG_FLAGS,
         help: { type: "boolean", short: "h" },
       },
     });
@@ -66,6 +68,16 @@ export async function runWorkflowsCommand(args: string[], context: WorkflowsComm
     if (command !== "instances") throw new UsageError(`Unknown workflows command "${command ?? ""}". Use list or instances.`);
     if (workflow === undefined) throw new UsageError(`instances ${subcommand ?? "<command>"} needs a <workflow> argument.`);
     if (extra.length > 0) throw new UsageError(`Unexpected argument "${extra[0]}".`);
+
+    // An unknown name would otherwise list as empty, which reads like a Workflow with no instances.
+    const known = listWorkflows(context.config, callNative(() => engine.workflows())).map((entry) => entry.name);
+    if (!known.includes(workflow)) {
+      const names = known.length === 0 ? "none in the config or local state" : known.join(", ");
+      throw new Error(`Workflow "${workflow}" not found. Known workflows: ${names}.`);
+    }
+    if (id !== undefined && subcommand !== "list" && !callNative(() => engine.exists(workflow, id))) {
+      throw new Error(`Instance "${id}" of workflow "${workflow}" not found (instance.not_found).`);
+    }
 
     switch (subcommand) {
       case "list": {
