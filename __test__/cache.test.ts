@@ -1,37 +1,16 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createCacheStorage, type CacheStorage } from "../lib/bindings/cache.ts";
 import { native } from "../lib/native.ts";
+import { tempDir, rejection, expectError } from "./fixtures.ts";
 
 const URL_A = "https://example.com/a";
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "bunflare-cache-"));
-}
-
-function openCaches(dir = tempDir()): CacheStorage {
+function openCaches(dir = tempDir("bunflare-cache-")): CacheStorage {
   return createCacheStorage(native.Storage.open(dir));
 }
 
 function cacheable(body = "hello", headers: Record<string, string> = {}): Response {
   return new Response(body, { headers: { "cache-control": "max-age=60", ...headers } });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
-
-async function expectError(promise: Promise<unknown>, errorClass: typeof Error, message: string): Promise<void> {
-  const error = await rejection(promise);
-  expect(error.constructor).toBe(errorClass);
-  expect(error.message).toBe(message);
 }
 
 afterEach(() => native.resetClock());
@@ -53,7 +32,7 @@ describe("put and match", () => {
   });
 
   test("entries persist across reopen", async () => {
-    const dir = tempDir();
+    const dir = tempDir("bunflare-cache-");
     await openCaches(dir).default.put(URL_A, cacheable("kept"));
     const reopened = openCaches(dir).default;
     expect(await (await reopened.match(URL_A))?.text()).toBe("kept");
@@ -268,7 +247,7 @@ describe("conditional and range", () => {
 
 describe("purge", () => {
   test("purge one cache or all", async () => {
-    const storage = native.Storage.open(tempDir());
+    const storage = native.Storage.open(tempDir("bunflare-cache-"));
     const caches = createCacheStorage(storage);
     const named = await caches.open("api");
     await caches.default.put(URL_A, cacheable());
@@ -297,7 +276,7 @@ describe("cache command", () => {
   }
 
   test("purge prints the count", async () => {
-    const dir = tempDir();
+    const dir = tempDir("bunflare-cache-");
     const storage = native.Storage.open(dir);
     const caches = createCacheStorage(storage);
     await caches.default.put(URL_A, cacheable());
@@ -310,7 +289,7 @@ describe("cache command", () => {
   });
 
   test("unknown subcommand fails", async () => {
-    const result = await command(["flush"], native.Storage.open(tempDir()));
+    const result = await command(["flush"], native.Storage.open(tempDir("bunflare-cache-")));
     expect(result.code).toBe(1);
     expect(result.stderr).toStartWith('✘ Unknown command "flush".');
   });

@@ -1,9 +1,8 @@
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { join } from "node:path";
 import { startWorker, type WorkerHandle } from "../lib/worker.ts";
 import { ConfigError } from "../lib/config.ts";
 import { native } from "../lib/native.ts";
-import { CLI, freePort, killChildren, spawnBun, fetchWhenListening, workerDir, wranglerConfig } from "./fixtures.ts";
+import { CLI, freePort, killChildren, spawnBun, fetchWhenListening, workerDir, wranglerConfig, until } from "./fixtures.ts";
 
 interface Controller {
   cron: string;
@@ -38,15 +37,6 @@ async function startCronWorker(crons: string[], handler: (controller: Controller
 // Every wait below polls for a state, so the deadlines only bound a stuck run. They are
 // long because a loaded 2-core CI machine can take seconds to start a Worker.
 setDefaultTimeout(60_000);
-
-/** Waits until `condition` holds, polling every 5 ms; fails after about 20 seconds. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 4_000; i++) {
-    if (condition()) return;
-    await Bun.sleep(5);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 const MINUTE = 60_000;
 

@@ -1,12 +1,12 @@
 import { test, expect, describe } from "bun:test";
-import { mkdtempSync, existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { native } from "../lib/native.ts";
 import { createD1Database, type D1Database } from "../lib/bindings/d1.ts";
 import { readD1Migrations, applyD1Migrations } from "../lib/d1-migrations.ts";
 import { runD1Command } from "../lib/dev/d1-command.ts";
 import type { WorkerConfig } from "../lib/config.ts";
+import { tempDir, rejection } from "./fixtures.ts";
 
 /** The read-only Northwind data in the shared folder beside the repository. */
 const NORTHWIND =
@@ -22,27 +22,13 @@ function northwindSlice(): string {
   return [...rest, ...orders].join("\n");
 }
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "bunflare-d1-"));
-}
-
-function openDb(dir = tempDir(), name = "test-db"): { db: D1Database; dir: string } {
+function openDb(dir = tempDir("bunflare-d1-"), name = "test-db"): { db: D1Database; dir: string } {
   const storage = native.Storage.open(join(dir, ".bunflare"));
   return { db: createD1Database(storage, name), dir };
 }
 
 async function usersTable(db: D1Database): Promise<void> {
   await db.exec("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE, age INTEGER, data BLOB)");
-}
-
-/** Returns the error a promise rejects with, failing the test if it resolves. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
 }
 
 function thrown(call: () => unknown): Error {
@@ -512,7 +498,7 @@ describe("sessions", () => {
 
 describe("storage", () => {
   test("data persists across reopening", async () => {
-    const dir = tempDir();
+    const dir = tempDir("bunflare-d1-");
     const first = openDb(dir, "persisted").db;
     await usersTable(first);
     await first.prepare("INSERT INTO users (name) VALUES ('ada')").run();
@@ -523,7 +509,7 @@ describe("storage", () => {
   });
 
   test("two databases are separate files", async () => {
-    const dir = tempDir();
+    const dir = tempDir("bunflare-d1-");
     const storage = native.Storage.open(join(dir, ".bunflare"));
     const one = createD1Database(storage, "one");
     const two = createD1Database(storage, "two");
@@ -551,7 +537,7 @@ describe("storage", () => {
 
 describe("migrations", () => {
   function migrationsDir(): string {
-    const dir = join(tempDir(), "migrations");
+    const dir = join(tempDir("bunflare-d1-"), "migrations");
     mkdirSync(dir);
     writeFileSync(join(dir, "0002_add_age.sql"), "ALTER TABLE people ADD COLUMN age INTEGER;\n");
     writeFileSync(
@@ -604,7 +590,7 @@ describe("migrations", () => {
 
   test("northwind loads through migrations", async () => {
     const { db } = openDb();
-    const dir = join(tempDir(), "migrations");
+    const dir = join(tempDir("bunflare-d1-"), "migrations");
     mkdirSync(dir);
     writeFileSync(join(dir, "0001_schema.sql"), readFileSync(join(NORTHWIND, "schema.sql"), "utf8"));
     writeFileSync(join(dir, "0002_data.sql"), northwindSlice());
@@ -618,7 +604,7 @@ describe("migrations", () => {
 
 describe("d1 command", () => {
   function setup() {
-    const dir = tempDir();
+    const dir = tempDir("bunflare-d1-");
     const migrations = join(dir, "migrations");
     mkdirSync(migrations);
     writeFileSync(join(migrations, "0001_init.sql"), "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT);");

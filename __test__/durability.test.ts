@@ -1,21 +1,15 @@
 import { Database } from "bun:sqlite";
 import { afterEach, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createD1Database } from "../lib/bindings/d1.ts";
 import { createKVNamespace } from "../lib/bindings/kv.ts";
 import { native } from "../lib/native.ts";
-import { CLI, fetchWhenListening, freePort, killChildren, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
+import { CLI, fetchWhenListening, freePort, killChildren, spawnBun, workerDir, wranglerConfig, tempDir } from "./fixtures.ts";
 
 const WRITER = join(import.meta.dir, "fixtures", "kv-writer.ts");
 const D1_WRITER = join(import.meta.dir, "fixtures", "d1-writer.ts");
 
 afterEach(killChildren);
-
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "bunflare-durability-"));
-}
 
 function startWriter(dir: string, prefix: string, count: number) {
   return Bun.spawn([process.execPath, WRITER, dir, prefix, String(count)], {
@@ -42,7 +36,7 @@ function integrityCheck(dir: string, file = "data.sqlite"): string {
 }
 
 test("killed writer keeps acknowledged puts", async () => {
-  const dir = tempDir();
+  const dir = tempDir("bunflare-durability-");
   const child = startWriter(dir, "acked-", 1_000_000);
 
   // Read acknowledgements until a few hundred have arrived, then kill the
@@ -78,7 +72,7 @@ test("killed writer keeps acknowledged puts", async () => {
 });
 
 test("two writers share one directory", async () => {
-  const dir = tempDir();
+  const dir = tempDir("bunflare-durability-");
   const count = 1000;
   const first = startWriter(dir, "first-", count);
   const second = startWriter(dir, "second-", count);
@@ -145,7 +139,7 @@ async function killD1WriterAfter(dir: string, acks: number): Promise<number[]> {
 }
 
 test("killed D1 writer keeps acknowledged batches", async () => {
-  const dir = tempDir();
+  const dir = tempDir("bunflare-durability-");
 
   // Three kills at different points of the write stream, on one directory.
   const acknowledged: number[] = [];
@@ -176,7 +170,7 @@ test("killed D1 writer keeps acknowledged batches", async () => {
 });
 
 test("D1 write waits out another process's long lock", async () => {
-  const dir = tempDir();
+  const dir = tempDir("bunflare-durability-");
   const db = createD1Database(native.Storage.open(dir), "shared-db");
   await db.exec("CREATE TABLE events (source TEXT NOT NULL)");
 

@@ -1,6 +1,8 @@
 // Shared helpers for the runtime, dev server and CLI tests: temp Worker
-// directories and child processes that are always killed.
+// directories, child processes that are always killed, and checks for
+// rejected promises.
 
+import { expect } from "bun:test";
 import { mkdtempSync, mkdirSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -10,6 +12,11 @@ export const ROOT = join(import.meta.dir, "..");
 export const CLI = join(ROOT, "lib", "dev", "cli.ts");
 export const REGISTER = join(ROOT, "lib", "register.ts");
 export const TEST_PRELOAD = join(ROOT, "lib", "test", "preload.ts");
+
+/** Creates an empty temp directory whose name starts with `prefix` and returns its path. */
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
 
 /** Creates a temp directory holding `files` (path → contents) and returns its path. */
 export function workerDir(files: Record<string, string>): string {
@@ -125,4 +132,30 @@ export function freePort(): number {
   const port = server.port!;
   server.stop(true);
   return port;
+}
+
+/** Awaits a promise that must reject and returns its error. */
+export async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error("expected the promise to reject");
+}
+
+/** Awaits a promise that must reject with exactly `errorClass` (not a subclass) and `message`. */
+export async function expectError(promise: Promise<unknown>, errorClass: typeof Error, message: string): Promise<void> {
+  const error = await rejection(promise);
+  expect(error.constructor).toBe(errorClass);
+  expect(error.message).toBe(message);
+}
+
+/** Waits until `condition` holds, polling every 5 ms; fails after about 20 seconds. */
+export async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
+  for (let i = 0; i < 4_000; i++) {
+    if (await condition()) return;
+    await Bun.sleep(5);
+  }
+  throw new Error(`timed out waiting for ${what}`);
 }

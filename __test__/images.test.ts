@@ -11,6 +11,7 @@ import { installImageResizing } from "../lib/bindings/image-resizing.ts";
 import { ConfigError, loadConfig } from "../lib/config.ts";
 import { buildEnv } from "../lib/env.ts";
 import { native } from "../lib/native.ts";
+import { rejection } from "./fixtures.ts";
 
 const SAMPLES = process.env.BUNFLARE_SAMPLE_IMAGES ?? join(import.meta.dir, "..", "..", "shared", "data", "images");
 
@@ -68,16 +69,6 @@ function variance(image: Pixels): number {
 function expectClose(actual: number[], expected: number[], tolerance: number): void {
   expect(actual.length).toBe(expected.length);
   for (let i = 0; i < actual.length; i++) expect(Math.abs(actual[i]! - expected[i]!)).toBeLessThanOrEqual(tolerance);
-}
-
-/** Awaits a promise that must reject and returns its error. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
 }
 
 async function expectImagesError(promise: Promise<unknown>, code: number, message: string): Promise<void> {

@@ -1,34 +1,12 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdtempSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
 import { createKVNamespace, type KVNamespace } from "../lib/bindings/kv.ts";
 import { native } from "../lib/native.ts";
+import { tempDir, rejection, expectError } from "./fixtures.ts";
 
 const MIB = 1024 * 1024;
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "bunflare-kv-"));
-}
-
-function openKv(dir = tempDir(), namespaceId = "test-ns"): { dir: string; kv: KVNamespace } {
+function openKv(dir = tempDir("bunflare-kv-"), namespaceId = "test-ns"): { dir: string; kv: KVNamespace } {
   return { dir, kv: createKVNamespace(native.Storage.open(dir), namespaceId) };
-}
-
-/** Awaits a promise that must reject and returns its error. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
-
-async function expectError(promise: Promise<unknown>, errorClass: typeof Error, message: string): Promise<void> {
-  const error = await rejection(promise);
-  expect(error.constructor).toBe(errorClass);
-  expect(error.message).toBe(message);
 }
 
 function nowSeconds(): number {
@@ -121,7 +99,7 @@ describe("get and put", () => {
   });
 
   test("namespaces are isolated", async () => {
-    const dir = tempDir();
+    const dir = tempDir("bunflare-kv-");
     const storage = native.Storage.open(dir);
     const first = createKVNamespace(storage, "first");
     const second = createKVNamespace(storage, "second");

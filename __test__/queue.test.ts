@@ -7,7 +7,7 @@ import { createQueue, type MessageBatch, type WorkerQueue } from "../lib/binding
 import { ConfigError } from "../lib/config.ts";
 import { queueBroker } from "../lib/env.ts";
 import { native } from "../lib/native.ts";
-import { CLI, ROOT, fetchWhenListening, freePort, killChildren, spawnBun, workerDir, wranglerConfig } from "./fixtures.ts";
+import { CLI, ROOT, fetchWhenListening, freePort, killChildren, spawnBun, workerDir, wranglerConfig, until, rejection, expectError, tempDir } from "./fixtures.ts";
 
 type Handler = (batch: MessageBatch<unknown>) => unknown;
 
@@ -44,35 +44,11 @@ function producer(worker: WorkerHandle, binding = "QUEUE"): WorkerQueue {
 // long because a loaded 2-core CI machine can take seconds to start a Worker.
 setDefaultTimeout(60_000);
 
-/** Waits until `condition` holds, polling every 5 ms; fails after about 20 seconds. */
-async function until(condition: () => boolean, what: string): Promise<void> {
-  for (let i = 0; i < 4_000; i++) {
-    if (condition()) return;
-    await Bun.sleep(5);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
-
-async function expectError(promise: Promise<unknown>, errorClass: typeof Error, message: string): Promise<void> {
-  const error = await rejection(promise);
-  expect(error.constructor).toBe(errorClass);
-  expect(error.message).toBe(message);
-}
-
 const PRODUCER = { producers: [{ binding: "QUEUE", queue: "jobs" }] };
 
 describe("producer", () => {
   function openQueue(): WorkerQueue {
-    const storage = native.Storage.open(mkdtempSync(join(tmpdir(), "bunflare-queue-")));
+    const storage = native.Storage.open(tempDir("bunflare-queue-"));
     return createQueue(queueBroker(storage), "jobs");
   }
 

@@ -1,38 +1,17 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createR2Bucket, R2Object, R2ObjectBody, type R2Bucket } from "../lib/bindings/r2.ts";
 import { native } from "../lib/native.ts";
-import { killChildren, runBun, spawnBun } from "./fixtures.ts";
+import { killChildren, runBun, spawnBun, tempDir, rejection, expectError } from "./fixtures.ts";
 
 const MIB = 1024 * 1024;
 
 afterEach(killChildren);
 
-function tempDir(): string {
-  return mkdtempSync(join(tmpdir(), "bunflare-r2-"));
-}
-
-function openBucket(dir = tempDir(), name = "files"): { dir: string; bucket: R2Bucket } {
+function openBucket(dir = tempDir("bunflare-r2-"), name = "files"): { dir: string; bucket: R2Bucket } {
   return { dir, bucket: createR2Bucket(native.Storage.open(dir), name) };
-}
-
-/** Awaits a promise that must reject and returns its error. */
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
-
-async function expectError(promise: Promise<unknown>, errorClass: typeof Error, message: string): Promise<void> {
-  const error = await rejection(promise);
-  expect(error.constructor).toBe(errorClass);
-  expect(error.message).toBe(message);
 }
 
 function md5(data: string | Uint8Array): string {
@@ -181,7 +160,7 @@ describe("put and get", () => {
   });
 
   test("buckets are separate", async () => {
-    const dir = tempDir();
+    const dir = tempDir("bunflare-r2-");
     const storage = native.Storage.open(dir);
     const first = createR2Bucket(storage, "first");
     const second = createR2Bucket(storage, "second");
@@ -190,7 +169,7 @@ describe("put and get", () => {
   });
 
   test("data persists across opens", async () => {
-    const dir = tempDir();
+    const dir = tempDir("bunflare-r2-");
     await openBucket(dir).bucket.put("k", "kept");
     expect(await (await getBody(openBucket(dir).bucket, "k")).text()).toBe("kept");
   });
@@ -773,7 +752,7 @@ describe("multipart", () => {
 
 describe("durability", () => {
   test("orphans removed at start-up", async () => {
-    const dir = tempDir();
+    const dir = tempDir("bunflare-r2-");
     const bucketDir = join(dir, "r2", "files");
     mkdirSync(join(bucketDir, "tmp"), { recursive: true });
     mkdirSync(join(bucketDir, "blobs"), { recursive: true });
@@ -787,7 +766,7 @@ describe("durability", () => {
   });
 
   test("killed writer leaves the old object", async () => {
-    const dir = tempDir();
+    const dir = tempDir("bunflare-r2-");
     const script = join(dir, "writer.ts");
     writeFileSync(
       script,
@@ -819,7 +798,7 @@ await bucket.put("k", stream);
   });
 
   test("1 GiB put and get stay under 100 MiB", async () => {
-    const dir = tempDir();
+    const dir = tempDir("bunflare-r2-");
     const script = join(dir, "memory.ts");
     writeFileSync(
       script,

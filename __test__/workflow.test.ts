@@ -10,7 +10,7 @@ import { ConfigError } from "../lib/config.ts";
 import { workflowEngine } from "../lib/env.ts";
 import { native } from "../lib/native.ts";
 import { NonRetryableError } from "../lib/plugin.ts";
-import { killChildren, workerDir, wranglerConfig } from "./fixtures.ts";
+import { killChildren, workerDir, wranglerConfig, until, rejection, expectError } from "./fixtures.ts";
 
 type RunFunction = (event: { payload: unknown; instanceId: string; timestamp: Date; workflowName: string }, step: WorkflowStep) => unknown;
 
@@ -45,15 +45,6 @@ export default { fetch() { return new Response("ok"); } };`,
 // long because a loaded 2-core CI machine can take seconds to start a Worker.
 setDefaultTimeout(60_000);
 
-/** Waits until `condition` holds, polling every 5 ms; fails after about 20 seconds. */
-async function until(condition: () => boolean | Promise<boolean>, what: string): Promise<void> {
-  for (let i = 0; i < 4_000; i++) {
-    if (await condition()) return;
-    await Bun.sleep(5);
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
 async function statusOf(instance: WorkflowInstance): Promise<string> {
   return (await instance.status()).status;
 }
@@ -65,21 +56,6 @@ async function waitForStatus(instance: WorkflowInstance, status: string): Promis
   } catch {
     throw new Error(`instance ${instance.id} stayed ${last}, expected ${status}`);
   }
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error("expected the promise to reject");
-}
-
-async function expectError(promise: Promise<unknown>, errorClass: typeof Error, message: string): Promise<void> {
-  const error = await rejection(promise);
-  expect(error.constructor).toBe(errorClass);
-  expect(error.message).toBe(message);
 }
 
 /** A promise with its resolve function, to hold a step until the test releases it. */
