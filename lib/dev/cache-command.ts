@@ -1,10 +1,10 @@
 // `bunflare cache purge`: empties the local Cache API storage that
 // `caches.default` and `caches.open(name)` use, like a zone's "Purge Everything".
 
-import { parseArgs } from "node:util";
 import type { Storage } from "../../index.js";
 import type { WorkerConfig } from "../config.ts";
-import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
+import { CONFIG_FLAGS_USAGE } from "./config-flags.ts";
+import { commandOutput, parseCommandArgs } from "./command.ts";
 import { callNative } from "../errors.ts";
 import { native } from "../native.ts";
 
@@ -26,21 +26,11 @@ ${CONFIG_FLAGS_USAGE}
 
 /** Runs `bunflare cache <args>` and returns the exit code. */
 export async function runCacheCommand(args: string[], context: CacheCommandContext): Promise<number> {
-  const stdout = context.stdout ?? ((text) => process.stdout.write(text));
-  const stderr = context.stderr ?? ((text) => process.stderr.write(text));
+  const { stdout, stderr } = commandOutput(context);
 
   let parsed;
   try {
-    parsed = parseArgs({
-      args,
-      options: {
-        name: { type: "string" },
-        ...CONFIG_FLAGS,
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: true,
-    });
+    parsed = parseCommandArgs(args, { name: { type: "string" } });
   } catch (error) {
     stderr(`✘ ${(error as Error).message}\n\n${USAGE}`);
     return 1;

@@ -7,13 +7,13 @@
 //
 // `<db>` is a binding name or a `database_name` from the config.
 
-import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
 import { native } from "../native.ts";
 import { createD1Database, type D1Database, type D1Result } from "../bindings/d1.ts";
 import { readD1Migrations, listAppliedD1Migrations, applyD1Migrations } from "../d1-migrations.ts";
 import { ConfigError, readConfigSource, sectionsDeclaring, type WorkerConfig, type D1DatabaseBinding } from "../config.ts";
-import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
+import { CONFIG_FLAGS_USAGE } from "./config-flags.ts";
+import { parseCommandArgs } from "./command.ts";
 
 type NativeStorage = InstanceType<typeof native.Storage>;
 
@@ -40,7 +40,10 @@ Options:
   --local          run against the local database (the default and only mode)
 ${CONFIG_FLAGS_USAGE}`;
 
-/** Flags wrangler's d1 commands accept. Those that only matter remotely are rejected below. */
+/**
+ * Flags wrangler's d1 commands accept, besides `-h/--help` and the config
+ * flags. Those that only matter remotely are rejected below.
+ */
 const OPTIONS = {
   command: { type: "string" },
   file: { type: "string" },
@@ -49,9 +52,6 @@ const OPTIONS = {
   remote: { type: "boolean" },
   preview: { type: "boolean" },
   yes: { type: "boolean", short: "y" },
-  help: { type: "boolean", short: "h" },
-  // The caller resolves these into `context` before calling, so they have no further effect here.
-  ...CONFIG_FLAGS,
 } as const;
 
 /** Runs one `bunflare d1` command and returns its exit code. `args` follow the word `d1`. */
@@ -61,7 +61,7 @@ export async function runD1Command(args: string[], context: D1CommandContext): P
 
   let parsed;
   try {
-    parsed = parseArgs({ args, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseCommandArgs(args, OPTIONS);
   } catch (error) {
     writeError(`✘ ${(error as Error).message}\n\n${D1_USAGE}`);
     return 1;

@@ -7,13 +7,13 @@
 // `put` and `delete` print one line saying what they did.
 
 import { readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
 import type { KvNamespace, Storage } from "../../index.js";
 // Importing the binding also registers the KV error classes used below.
 import { GET_TYPE_CODES } from "../bindings/kv.ts";
 import type { WorkerConfig } from "../config.ts";
-import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
-import { callNative, translateError } from "../errors.ts";
+import { CONFIG_FLAGS_USAGE } from "./config-flags.ts";
+import { commandOutput, parseCommandArgs, reportCommandError, UsageError } from "./command.ts";
+import { callNative } from "../errors.ts";
 import { native } from "../native.ts";
 
 export interface KvCommandContext {
@@ -47,40 +47,28 @@ Options:
 ${CONFIG_FLAGS_USAGE}
 `;
 
-/** A mistake in the command line, reported with the usage text and exit code 1. */
-class UsageError extends Error {}
-
 /**
  * Runs `bunflare kv <args>`, where `args` is everything after `kv`
  * (for example `["key", "get", "greeting", "--binding", "KV"]`).
  * Returns the process exit code: 0 on success, 1 on any error.
  */
 export async function runKvCommand(args: string[], context: KvCommandContext): Promise<number> {
-  const stdout = context.stdout ?? ((chunk) => process.stdout.write(chunk));
-  const stderr = context.stderr ?? ((text) => process.stderr.write(text));
+  const { stdout, stderr } = commandOutput(context);
 
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        binding: { type: "string" },
-        "namespace-id": { type: "string" },
-        prefix: { type: "string" },
-        text: { type: "boolean" },
-        path: { type: "string" },
-        ttl: { type: "string" },
-        expiration: { type: "string" },
-        metadata: { type: "string" },
-        local: { type: "boolean" },
-        remote: { type: "boolean" },
-        // NOTE: bunflare's config has no preview_id, so --preview uses the binding's id.
-        preview: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-        // The caller resolves these into `context` before calling, so they have no further effect here.
-        ...CONFIG_FLAGS,
-      },
+    const { values, positionals } = parseCommandArgs(args, {
+      binding: { type: "string" },
+      "namespace-id": { type: "string" },
+      prefix: { type: "string" },
+      text: { type: "boolean" },
+      path: { type: "string" },
+      ttl: { type: "string" },
+      expiration: { type: "string" },
+      metadata: { type: "string" },
+      local: { type: "boolean" },
+      remote: { type: "boolean" },
+      // NOTE: bunflare's config has no preview_id, so --preview uses the binding's id.
+      preview: { type: "boolean" },
     });
 
     if (values.help) {
@@ -153,13 +141,8 @@ export async function runKvCommand(args: string[], context: KvCommandContext): P
         throw new UsageError(`Unknown kv key command "${command}". Use list, get, put or delete.`);
     }
   } catch (error) {
-    const translated = translateError(error);
-    const message = translated instanceof Error ? translated.message : String(translated);
-    stderr(`✘ [ERROR] ${message}\n`);
-    if (error instanceof UsageError || (error as { code?: string }).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
-      stderr(`\n${KV_USAGE}`);
-    }
-    return 1;
+    // Only an unknown flag shows the usage text: a flag with a bad value does not.
+    return reportCommandError(error, stderr, KV_USAGE, (code) => code === "ERR_PARSE_ARGS_UNKNOWN_OPTION");
   }
 }
 

@@ -3,14 +3,14 @@
 // Worker's queue bindings. A message sent here waits in `data.sqlite` until a
 // consumer takes it.
 
-import { parseArgs } from "node:util";
 import type { Storage } from "../../index.js";
 // Importing the binding also registers the queue error classes used below.
 import { CONTENT_TYPE_CODES, CONTENT_TYPE_NAMES, deserializeBody, type QueueContentType } from "../bindings/queue.ts";
 import type { WorkerConfig } from "../config.ts";
-import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
+import { CONFIG_FLAGS_USAGE } from "./config-flags.ts";
+import { commandOutput, parseCommandArgs, reportCommandError, UsageError } from "./command.ts";
 import { queueBroker } from "../env.ts";
-import { callNative, translateError } from "../errors.ts";
+import { callNative } from "../errors.ts";
 
 export interface QueuesCommandContext {
   storage: Storage;
@@ -34,25 +34,15 @@ Options:
 ${CONFIG_FLAGS_USAGE}
 `;
 
-class UsageError extends Error {}
-
 /** Runs `bunflare queues <args>` and returns the exit code. */
 export async function runQueuesCommand(args: string[], context: QueuesCommandContext): Promise<number> {
-  const stdout = context.stdout ?? ((text) => process.stdout.write(text));
-  const stderr = context.stderr ?? ((text) => process.stderr.write(text));
+  const { stdout, stderr } = commandOutput(context);
 
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        "content-type": { type: "string" },
-        "delay-secs": { type: "string" },
-        limit: { type: "string" },
-        ...CONFIG_FLAGS,
-        help: { type: "boolean", short: "h" },
-      },
+    const { values, positionals } = parseCommandArgs(args, {
+      "content-type": { type: "string" },
+      "delay-secs": { type: "string" },
+      limit: { type: "string" },
     });
     if (values.help) {
       stdout(USAGE);
@@ -108,10 +98,7 @@ export async function runQueuesCommand(args: string[], context: QueuesCommandCon
         throw new UsageError(`Unknown queues message command "${subcommand ?? ""}". Use send, list or purge.`);
     }
   } catch (error) {
-    const translated = translateError(error);
-    stderr(`✘ [ERROR] ${translated instanceof Error ? translated.message : String(translated)}\n`);
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) stderr(`\n${USAGE}`);
-    return 1;
+    return reportCommandError(error, stderr, USAGE);
   }
 }
 

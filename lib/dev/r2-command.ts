@@ -7,11 +7,11 @@
 // stream in both directions, so a large file is never read whole.
 
 import { basename, resolve } from "node:path";
-import { parseArgs } from "node:util";
 import type { Storage } from "../../index.js";
 import { createR2Bucket, type R2HTTPMetadata, type R2ObjectBody } from "../bindings/r2.ts";
 import type { WorkerConfig } from "../config.ts";
-import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
+import { CONFIG_FLAGS_USAGE } from "./config-flags.ts";
+import { commandOutput, parseCommandArgs, UsageError } from "./command.ts";
 import { translateError } from "../errors.ts";
 
 export interface R2CommandContext {
@@ -51,41 +51,30 @@ Options:
 ${CONFIG_FLAGS_USAGE}
 `;
 
-/** A mistake in the command line, reported with exit code 1. */
-class UsageError extends Error {}
-
 /** Runs `bunflare r2 <args>`, where `args` is everything after `r2`; returns the exit code. */
 export async function runR2Command(args: string[], context: R2CommandContext): Promise<number> {
-  const stdout = context.stdout ?? ((chunk) => process.stdout.write(chunk));
-  const stderr = context.stderr ?? ((text) => process.stderr.write(text));
+  const { stdout, stderr } = commandOutput(context);
 
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        file: { type: "string", short: "f" },
-        pipe: { type: "boolean", short: "p" },
-        prefix: { type: "string" },
-        "content-type": { type: "string" },
-        ct: { type: "string" },
-        "content-disposition": { type: "string" },
-        cd: { type: "string" },
-        "content-encoding": { type: "string" },
-        ce: { type: "string" },
-        "content-language": { type: "string" },
-        cl: { type: "string" },
-        "cache-control": { type: "string" },
-        cc: { type: "string" },
-        expires: { type: "string" },
-        "storage-class": { type: "string", short: "s" },
-        jurisdiction: { type: "string", short: "J" },
-        local: { type: "boolean" },
-        remote: { type: "boolean" },
-        ...CONFIG_FLAGS,
-        help: { type: "boolean", short: "h" },
-      },
+    const { values, positionals } = parseCommandArgs(args, {
+      file: { type: "string", short: "f" },
+      pipe: { type: "boolean", short: "p" },
+      prefix: { type: "string" },
+      "content-type": { type: "string" },
+      ct: { type: "string" },
+      "content-disposition": { type: "string" },
+      cd: { type: "string" },
+      "content-encoding": { type: "string" },
+      ce: { type: "string" },
+      "content-language": { type: "string" },
+      cl: { type: "string" },
+      "cache-control": { type: "string" },
+      cc: { type: "string" },
+      expires: { type: "string" },
+      "storage-class": { type: "string", short: "s" },
+      jurisdiction: { type: "string", short: "J" },
+      local: { type: "boolean" },
+      remote: { type: "boolean" },
     });
 
     if (values.help) {

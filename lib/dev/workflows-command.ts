@@ -4,14 +4,14 @@
 // bindings. Commands that change an instance take effect in a running dev
 // server at the instance's next step.
 
-import { parseArgs } from "node:util";
 import type { Storage, WorkflowEngine } from "../../index.js";
 // Importing the binding also registers the Workflow error classes used below.
 import "../bindings/workflow.ts";
 import type { WorkerConfig } from "../config.ts";
-import { CONFIG_FLAGS, CONFIG_FLAGS_USAGE } from "./config-flags.ts";
+import { CONFIG_FLAGS_USAGE } from "./config-flags.ts";
+import { commandOutput, parseCommandArgs, reportCommandError, UsageError } from "./command.ts";
 import { workflowEngine } from "../env.ts";
-import { callNative, translateError } from "../errors.ts";
+import { callNative } from "../errors.ts";
 import { deserializeValue } from "../serialize.ts";
 
 export interface WorkflowsCommandContext {
@@ -35,23 +35,12 @@ Options:
 ${CONFIG_FLAGS_USAGE}
 `;
 
-class UsageError extends Error {}
-
 /** Runs `bunflare workflows <args>` and returns the exit code. */
 export async function runWorkflowsCommand(args: string[], context: WorkflowsCommandContext): Promise<number> {
-  const stdout = context.stdout ?? ((text) => process.stdout.write(text));
-  const stderr = context.stderr ?? ((text) => process.stderr.write(text));
+  const { stdout, stderr } = commandOutput(context);
 
   try {
-    const { values, positionals } = parseArgs({
-      args,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ...CONFIG_FLAGS,
-        help: { type: "boolean", short: "h" },
-      },
-    });
+    const { values, positionals } = parseCommandArgs(args, {});
     if (values.help) {
       stdout(USAGE);
       return 0;
@@ -113,10 +102,7 @@ export async function runWorkflowsCommand(args: string[], context: WorkflowsComm
         throw new UsageError(`Unknown workflows instances command "${subcommand ?? ""}". Use list, describe, terminate, pause or resume.`);
     }
   } catch (error) {
-    const translated = translateError(error);
-    stderr(`✘ [ERROR] ${translated instanceof Error ? translated.message : String(translated)}\n`);
-    if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) stderr(`\n${USAGE}`);
-    return 1;
+    return reportCommandError(error, stderr, USAGE);
   }
 }
 
