@@ -160,7 +160,7 @@ export interface WorkerConfig {
   build: BuildConfig | null;
   /** `triggers.crons`, each checked by the native cron parser. */
   crons: string[];
-  /** Where local state lives: `--persist-to`, or `.bunflare` beside the config. */
+  /** The local state directory: `--persist-to`, or `.bunflare` beside the config. */
   persistTo: string;
   /** Config keys naming bindings bunflare does not support yet, for one warning each. */
   unsupportedBindings: string[];
@@ -169,7 +169,7 @@ export interface WorkerConfig {
 }
 
 export interface LoadConfigOptions {
-  /** Where to look for a config file (default: process.cwd()). */
+  /** The directory searched for a config file (default: process.cwd()). */
   cwd?: string;
   /** An explicit config path (`--config`), resolved against `cwd`. */
   config?: string;

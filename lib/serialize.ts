@@ -1,10 +1,12 @@
 // The structured clone serializer for values that bunflare persists or
-// passes between runs: Workflow params, step results and event payloads.
+// passes between runs: Workflow params, step results and event payloads, and
+// queue messages with the `v8` content type.
 //
 // It accepts what production's storage and RPC accept (plain objects,
 // arrays, Date, Map, Set, RegExp, ArrayBuffer views, errors, BigInt…) and
 // rejects functions and symbols with a `DataCloneError`, as production does.
-// Keeping it in one module lets the Durable Object serializer share it.
+// Durable Object storage calls `bun:jsc` itself because it hands the engine
+// an ArrayBuffer rather than a Buffer; the bytes are the same format.
 
 import { deserialize, serialize } from "bun:jsc";
 

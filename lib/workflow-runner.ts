@@ -150,7 +150,7 @@ async function execute(engine: WorkflowEngine, route: WorkflowRoute, workflow: s
 }
 
 /**
- * Stops every run in progress and forgets it, so a test file that creates
+ * Stops every run in progress and drops its record, so a test file that creates
  * an instance with the id of an earlier file's instance starts a new run.
  */
 export function resetWorkflowRuns(): void {
@@ -158,7 +158,7 @@ export function resetWorkflowRuns(): void {
   runs.clear();
 }
 
-/** Stops the run of one instance, if one is in progress, and forgets it; its next step call does nothing. */
+/** Stops the run of one instance, if one is in progress, and drops its record; its next step call does nothing. */
 export function forgetWorkflowRun(engine: WorkflowEngine, workflow: string, id: string): void {
   const key = runKey(engine, workflow, id);
   const run = runs.get(key);

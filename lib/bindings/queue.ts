@@ -7,7 +7,7 @@
 // delays and storage live in the Rust engine (src/queue.rs), which receives
 // each send as one synchronous call.
 
-import { deserialize, serialize } from "bun:jsc";
+import { deserializeValue, serializeValue } from "../serialize.ts";
 import type { QueueBroker, QueueMessageRecord } from "../../index.js";
 import { callNative, registerErrorClasses } from "../errors.ts";
 import { log } from "../log.ts";
@@ -82,7 +82,7 @@ function serializeBody(body: unknown, code: number): Uint8Array {
     case CONTENT_TYPE_CODES.json:
       return encoder.encode(JSON.stringify(body));
     default:
-      return new Uint8Array(serialize(body, { binaryType: "nodebuffer" }));
+      return serializeValue(body);
   }
 }
 
@@ -96,7 +96,7 @@ export function deserializeBody(body: Uint8Array, code: number): unknown {
     case CONTENT_TYPE_CODES.bytes:
       return body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength);
     default:
-      return deserialize(body);
+      return deserializeValue(body);
   }
 }
 
@@ -204,7 +204,7 @@ export interface BatchOutcome {
 }
 
 /**
- * What a handler called on a batch, in the shape of production's
+ * The calls a handler made on a batch, in the shape of production's
  * `FetcherQueueResult` without `outcome`.
  */
 export interface QueueBatchCalls {

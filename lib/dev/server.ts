@@ -13,7 +13,7 @@ const MAX_WEBSOCKET_MESSAGE_BYTES = 32 * 1024 * 1024;
 /** The server type: each client WebSocket carries the pair end the Worker returned. */
 export type WorkerServer = Server<WorkerWebSocket>;
 
-/** What the server dispatches to: a WorkerRuntime, or a Worker with assets in front of it. */
+/** The target the server dispatches to: a WorkerRuntime, or a Worker with assets in front of it. */
 export interface RequestTarget {
   readonly config: { readonly name: string };
   /**

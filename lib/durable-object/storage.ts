@@ -35,7 +35,7 @@ registerErrorClasses({
 // used entries; this one is cleared whole when it reaches this many keys.
 const CACHE_MAX_ENTRIES = 16_384;
 
-/** What storage needs from the object that owns it. */
+/** The hooks storage needs from the object that owns it. */
 export interface StorageHost {
   /** Called on every storage operation: closes the input gate until the turn ends. */
   noteStorageOperation(): void;

@@ -4,7 +4,7 @@
 
 import { afterEach, beforeEach } from "bun:test";
 import { resolve } from "node:path";
-import { serialize } from "bun:jsc";
+import { serializeValue } from "../serialize.ts";
 import { workerEnv, queueBroker } from "../env.ts";
 import { native } from "../native.ts";
 import { LocalExecutionContext, describeError } from "../execution-context.ts";
@@ -174,7 +174,7 @@ function toRecord(message: TestQueueMessage, index: number) {
     timestamp,
     attempts: message.attempts ?? 1,
     contentType: CONTENT_TYPE_CODES.v8,
-    body: Buffer.from(serialize(message.body, { binaryType: "nodebuffer" })),
+    body: serializeValue(message.body),
   };
 }
 
